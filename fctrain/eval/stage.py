@@ -1,0 +1,53 @@
+"""The `eval` recipe stage: BFCL AST evaluation of the latest model (+ rewards on the held-out split)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fctrain.config.schema import opt
+from fctrain.eval.bfcl_data import DEFAULT_CATEGORIES
+
+
+@dataclass
+class EvalStageConfig:
+    categories: list[str] = opt(list(DEFAULT_CATEGORIES), "BFCL categories to evaluate (see docs/evaluation.md).")
+    limit: int | None = opt(None, "Questions per category (None = all).")
+    seed: int | None = opt(None, "With limit: a seeded sample of questions instead of the first ones.")
+    batch_size: int = opt(8, "Prompts per generate call.")
+    max_new_tokens: int = opt(256, "Generation budget per answer (greedy).")
+    heldout_samples: int = opt(64, "Also score this many samples of the validation split with the rewards (0 = skip).")
+    which: str = opt("model", "model = the latest trained student (or the recipe's model); teacher = the teacher.")
+
+
+def run_eval(ctx, cfg: EvalStageConfig) -> dict:
+    """Evaluate into the stage folder. outputs["metrics"]: bfcl_overall / bfcl_non_live / bfcl_live /
+    bfcl_irrelevance, bfcl_<category> (accuracies in [0, 1]), format_failure_rate, heldout_* (rewards)."""
+    from fctrain.data import read_jsonl
+    from fctrain.eval.bfcl_eval import evaluate_bfcl, evaluate_heldout
+    from fctrain.models.load import load_model_and_tokenizer
+
+    recipe = ctx.recipe
+    if cfg.which == "teacher":
+        source = ctx.outputs.get("teacher_path") or recipe.teacher or recipe.model
+    else:
+        source = ctx.outputs.get("model_path") or recipe.model
+    model, tokenizer = load_model_and_tokenizer(source, device=recipe.device, for_training=False)
+    render = dict(template=recipe.template.name, think=recipe.template.think)
+    results = evaluate_bfcl(
+        model, tokenizer, categories=cfg.categories, limit=cfg.limit, seed=cfg.seed, out_dir=ctx.stage_dir,
+        batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, model_name=str(getattr(source, "name_or_path", source)),
+        **render,
+    )
+    metrics = {f"bfcl_{name}": agg["accuracy"] for name, agg in results["aggregates"].items()}
+    metrics.update({f"bfcl_{c}": s["accuracy"] for c, s in results["categories"].items()})
+    metrics["format_failure_rate"] = results["format_failure_rate"]
+
+    val_path = ctx.outputs.get("val_path")
+    if cfg.heldout_samples and val_path and Path(val_path).exists():
+        samples = read_jsonl(val_path)[: cfg.heldout_samples]
+        if samples:
+            heldout = evaluate_heldout(model, tokenizer, samples, out_dir=ctx.stage_dir, batch_size=cfg.batch_size,
+                                       max_new_tokens=cfg.max_new_tokens, **render)
+            metrics.update({f"heldout_{k}": heldout[k] for k in ("similarity", "exact_match", "format_failure_rate")})
+    return {"metrics": metrics, "eval_dir": str(ctx.stage_dir)}

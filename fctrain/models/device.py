@@ -1,0 +1,67 @@
+"""Choose dtype and attention implementation from what the machine can actually do.
+
+Policy (documented in the recipe reference):
+- dtype "auto": bfloat16 on a CUDA GPU that supports it, else float32 (fp16 weights break AMP training).
+- An explicit bfloat16/float16 request on CPU is honoured with a warning (it works, but slowly and with
+  lower precision); nothing is silently changed.
+- attn "auto": flash_attention_2 when flash_attn imports, CUDA is present and the dtype is 16-bit; else sdpa.
+- An explicit flash_attention_2 request that cannot work (no CUDA, no flash_attn, or float32) raises
+  ConfigError, since transformers would fail later with a less helpful message.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+import torch
+
+from fctrain.errors import ConfigError
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16,
+          "fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+ATTN_IMPLEMENTATIONS = ("auto", "sdpa", "eager", "flash_attention_2")
+
+
+def cuda_wanted(device: str | None) -> bool:
+    """Whether the model will run on CUDA: device names it, or device is None/"auto" and CUDA is present."""
+    if device in (None, "auto"):
+        return torch.cuda.is_available()
+    return str(device).startswith("cuda")
+
+
+def pick_dtype(dtype: str | torch.dtype = "auto", *, on_cuda: bool) -> torch.dtype:
+    if isinstance(dtype, torch.dtype):
+        chosen = dtype
+    elif dtype == "auto":
+        return torch.bfloat16 if on_cuda and torch.cuda.is_bf16_supported() else torch.float32
+    elif dtype in DTYPES:
+        chosen = DTYPES[dtype]
+    else:
+        raise ConfigError(f"model.dtype: expected one of auto, {', '.join(DTYPES)}; got {dtype!r}")
+    if chosen in (torch.bfloat16, torch.float16) and not on_cuda:
+        warnings.warn(
+            f"model.dtype={dtype}: running in {chosen} on CPU as requested; this is slow and less precise than "
+            "float32 (use dtype=auto for float32 on CPU)",
+            stacklevel=3,
+        )
+    return chosen
+
+
+def flash_attn_available() -> bool:
+    return importlib.util.find_spec("flash_attn") is not None
+
+
+def pick_attn_implementation(attn: str = "auto", *, on_cuda: bool, dtype: torch.dtype) -> str:
+    if attn not in ATTN_IMPLEMENTATIONS:
+        raise ConfigError(f"model.attn_implementation: expected one of {ATTN_IMPLEMENTATIONS}, got {attn!r}")
+    half = dtype in (torch.bfloat16, torch.float16)
+    if attn == "auto":
+        return "flash_attention_2" if on_cuda and half and flash_attn_available() else "sdpa"
+    if attn == "flash_attention_2":
+        missing = [why for ok, why in ((on_cuda, "a CUDA device"), (flash_attn_available(), "the flash-attn package "
+                   "(pip install 'fctrain[gpu]')"), (half, "dtype bfloat16 or float16")) if not ok]
+        if missing:
+            raise ConfigError(f"model.attn_implementation=flash_attention_2 needs {', '.join(missing)}; "
+                              "use attn_implementation=auto (sdpa) instead")
+    return attn

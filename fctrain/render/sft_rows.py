@@ -1,0 +1,58 @@
+"""Pre-tokenised rows for TRL's SFTTrainer: {"input_ids", "assistant_masks"}.
+
+TRL (>= 1.x) recognises a dataset with an `input_ids` column as already processed and builds `labels` from an
+`assistant_masks` column (-100 where the mask is 0), *before* truncation and packing, so assistant-only loss
+survives `packing=True` (both "bfd" and "wrapped") without `assistant_only_loss=True` (that flag only applies
+to conversational datasets). We render ourselves rather than hand TRL {"messages", "tools"} because our
+renderer raises on the silent all-zero mask and lets the caller count samples dropped by truncation.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Literal
+
+from fctrain.errors import ConfigError, MaskError
+from fctrain.render.chat import TrainOn, render_chat
+
+
+@dataclass
+class SftRows:
+    rows: list[dict]  # {"input_ids": list[int], "assistant_masks": list[int]}
+    skipped: Counter = field(default_factory=Counter)  # reason -> count
+    truncated: int = 0  # rows kept but cut to max_length
+
+
+def build_sft_rows(tokenizer, samples: list[dict], *, template: str = "qwen3", think: bool = False,
+                   max_length: int | None = None, train_on: TrainOn = "all_assistant",
+                   on_truncated: Literal["error", "skip"] = "skip") -> SftRows:
+    """Render every sample. A sample whose assistant tokens all lie beyond max_length is skipped and counted
+    (on_truncated="skip") or raises MaskError ("error"); any other MaskError (e.g. a template without
+    generation markers) always raises, since it would affect every sample."""
+    if on_truncated not in ("error", "skip"):
+        raise ConfigError(f"on_truncated must be 'error' or 'skip', got {on_truncated!r}")
+    out = SftRows(rows=[])
+    for sample in samples:
+        try:
+            r = render_chat(tokenizer, sample, template=template, think=think, max_length=max_length,
+                            train_on=train_on)
+        except MaskError as e:
+            if on_truncated == "skip" and "cuts away every assistant token" in str(e):
+                out.skipped["all assistant tokens beyond max_length"] += 1
+                continue
+            raise
+        if r.truncated:
+            out.truncated += 1
+        out.rows.append({"input_ids": r.input_ids, "assistant_masks": r.assistant_mask})
+    return out
+
+
+def sft_dataset(tokenizer, samples: list[dict], **kwargs):
+    """`build_sft_rows` as a datasets.Dataset ready for `SFTTrainer(train_dataset=...)` (packing or not)."""
+    from datasets import Dataset
+
+    built = build_sft_rows(tokenizer, samples, **kwargs)
+    if not built.rows:
+        raise MaskError(f"no trainable sample left out of {len(samples)} (skipped: {dict(built.skipped)})")
+    return Dataset.from_list(built.rows), built.skipped

@@ -1,0 +1,119 @@
+"""The run directory: everything needed to rerun a run exactly, written before any training starts.
+
+    RUN_DIR/config.yaml      the fully resolved recipe (defaults filled in, secrets redacted)
+    RUN_DIR/meta.json        git commit, package versions, seed, command line, host, time
+    RUN_DIR/NN-<stage>/      one folder per stage; `outputs.json` in it marks the stage complete
+    RUN_DIR/summary.json     per-stage outputs and metrics, written as stages finish
+
+`fctrain run RUN_DIR/config.yaml` reruns it (into a fresh directory unless resume is used).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SECRET_KEY = re.compile(r"(token|secret|password|api[_-]?key|auth)", re.IGNORECASE)
+REDACTED = "<redacted>"
+TRACKED_PACKAGES = (
+    "fctrain", "torch", "transformers", "trl", "peft", "accelerate", "deepspeed", "datasets", "triton",
+    "wandb", "bitsandbytes", "flash-attn", "vllm", "rouge-score", "rapidfuzz", "bfcl-eval",
+)
+
+
+def redact(data: Any) -> Any:
+    """Replace the values of secret-looking keys (tokens, API keys, passwords) anywhere in `data`."""
+    if isinstance(data, dict):
+        return {k: (REDACTED if SECRET_KEY.search(str(k)) and v else redact(v)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [redact(v) for v in data]
+    return data
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temp file in the same folder, then rename: a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=here, capture_output=True, text=True,
+            timeout=5,
+        ).stdout.strip()
+        return out + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in TRACKED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def choose_run_dir(pattern: str, name: str, resume: str) -> Path:
+    """`pattern` with {name} filled in; a directory already used by another run gets a numeric suffix."""
+    base = Path(pattern.replace("{name}", name)).expanduser()
+    if resume == "auto" or not (base / "config.yaml").exists():
+        return base
+    i = 2
+    while (base.parent / f"{base.name}-{i}" / "config.yaml").exists():
+        i += 1
+    return base.parent / f"{base.name}-{i}"
+
+
+def write_run_files(run_dir: Path, config: dict, seed: int, argv: list[str] | None = None) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config = dict(redact(config))
+    config["output_dir"] = str(run_dir.resolve())
+    atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    meta = {
+        "git_commit": git_commit(),
+        "packages": package_versions(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "seed": seed,
+        "argv": redact_argv(argv if argv is not None else sys.argv),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    atomic_write_json(run_dir / "meta.json", meta)
+
+
+def redact_argv(argv: list[str]) -> list[str]:
+    out = []
+    for a in argv:
+        key = a.split("=", 1)[0]
+        out.append(f"{key}={REDACTED}" if "=" in a and SECRET_KEY.search(key) else a)
+    return out

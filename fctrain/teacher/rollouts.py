@@ -1,0 +1,255 @@
+"""Teacher rollouts (STAR curriculum step 2): n samples per prompt, kept only when format- and schema-valid.
+
+A rollout is kept iff it parses (exactly one <think> block when think; every <tool_call> body JSON with
+`name` and `arguments`), every call name is one of the prompt's tools and every argument key is one of
+that tool's parameters. Rollouts are never compared with the reference. Identical (content, tool_calls,
+reasoning) triples of one prompt are kept once. Each kept rollout becomes a canonical sample whose last
+assistant turn is the rollout (with `reasoning_content`).
+
+Resume: `OUT.jsonl` holds the samples, `OUT.done.jsonl` one line per finished prompt (its counts),
+appended after that prompt's samples are flushed. A rerun keeps only the samples of prompts marked done
+(a half-written last line or a prompt cut off before its marker is dropped) and skips those prompts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from fctrain.errors import DataError
+
+# generate_fn(prompts, n) -> for each prompt, n completion texts
+GenerateFn = Callable[[list[str], int], list[list[str]]]
+
+
+def tool_parameters(tool: dict) -> set[str]:
+    """Argument names a tool accepts: JSON-Schema `properties`, or a flat parameter mapping."""
+    params = tool.get("parameters") or {}
+    if isinstance(params.get("properties"), dict):
+        return set(params["properties"])
+    return {k for k in params if k not in ("type", "required", "properties")}
+
+
+def schema_violation(tool_calls: Sequence[dict], tools: Sequence[dict]) -> str | None:
+    """None when every call names a known tool with known argument keys, else the rejection reason."""
+    by_name = {t.get("name"): t for t in tools}
+    for call in tool_calls:
+        tool = by_name.get(call.get("name"))
+        if tool is None:
+            return "unknown_tool"
+        if not isinstance(call.get("arguments"), dict) or set(call["arguments"]) - tool_parameters(tool):
+            return "unknown_argument"
+    return None
+
+
+def judge(text: str, tools: Sequence[dict], *, think: bool):
+    """(kept message dict | None, reason). Reasons: 'kept', the parser's reason, or a schema reason."""
+    from fctrain.rewards.parsing import parse_completion
+
+    parsed = parse_completion(text, think=think)
+    if not parsed.ok:
+        return None, f"format:{parsed.reason}"
+    calls = [{"name": c["name"], "arguments": c["arguments"]} for c in parsed.tool_calls]
+    reason = schema_violation(calls, tools)
+    if reason:
+        return None, f"schema:{reason}"
+    content = parsed.content if parsed.content and parsed.content.strip() else None
+    message = {"role": "assistant", "content": content, "tool_calls": calls or None,
+               "reasoning_content": parsed.reasoning if think else None}
+    return message, "kept"
+
+
+def dedup_key(message: dict) -> str:
+    return json.dumps([message["content"], message["tool_calls"], message["reasoning_content"]], sort_keys=True)
+
+
+def prompt_messages(sample: dict) -> list[dict]:
+    """The conversation up to (not including) the last assistant turn: what the teacher continues."""
+    messages = sample["messages"]
+    last = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=len(messages))
+    return messages[:last]
+
+
+def rollouts_of(sample: dict, completions: Sequence[str], *, think: bool, prefix: str = ""):
+    """Judge one prompt's completions: (new samples, Counter of reasons)."""
+    counts, seen, kept = Counter(), set(), []
+    for text in completions:
+        message, reason = judge(prefix + text, sample.get("tools") or [], think=think)
+        if message is not None:
+            key = dedup_key(message)
+            if key in seen:
+                reason, message = "duplicate", None
+            seen.add(key)
+        counts[reason] += 1
+        if message is not None:
+            kept.append({"id": f"{sample['id']}-r{len(kept)}", "source_id": sample["id"],
+                         "messages": prompt_messages(sample) + [message], "tools": sample.get("tools") or []})
+    return kept, counts
+
+
+# ---- resumable output ----
+
+def _done_path(out_path: Path) -> Path:
+    return out_path.with_name(out_path.name.removesuffix(".jsonl") + ".done.jsonl")
+
+
+def _complete_json_lines(path: Path) -> list[dict]:
+    """Parsed lines of a JSONL file, dropping a torn last line (an interrupted append)."""
+    if not path.exists():
+        return []
+    rows = []
+    lines = path.read_text().split("\n")
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            if i >= len(lines) - 2:  # only the last line may be torn
+                break
+            raise DataError(f"{path}:{i + 1}: not JSON ({e}); delete the file to start over") from e
+    return rows
+
+
+def _rewrite(path: Path, rows: list[dict]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    os.replace(tmp, path)
+
+
+def load_progress(out_path: Path) -> tuple[dict[str, dict], int]:
+    """Prompts already done (id -> counts) and how many samples they left; cleans up torn writes."""
+    done = {row["prompt_id"]: row for row in _complete_json_lines(_done_path(out_path))}
+    samples = [s for s in _complete_json_lines(out_path) if s.get("source_id") in done]
+    _rewrite(out_path, samples)
+    _rewrite(_done_path(out_path), list(done.values()))
+    return done, len(samples)
+
+
+def _append(f, rows: list[dict]) -> None:
+    f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    f.flush()
+    os.fsync(f.fileno())
+
+
+# ---- generation ----
+
+def hf_generate_fn(model, tokenizer, *, temperature: float, top_p: float, max_new_tokens: int) -> GenerateFn:
+    """Sampling with transformers' generate: left-padded batches, n return sequences per prompt."""
+    import torch
+
+    stop_ids = {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id) if i is not None}
+    stop_ids |= {tokenizer.get_vocab()[t] for t in ("<|im_end|>", "<|endoftext|>") if t in tokenizer.get_vocab()}
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+    def generate(prompts: list[str], n: int) -> list[list[str]]:
+        device = next(model.parameters()).device
+        encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        length = max(len(x) for x in encoded)
+        ids = torch.full((len(encoded), length), pad_id, dtype=torch.long)
+        attn = torch.zeros_like(ids)
+        for b, x in enumerate(encoded):
+            ids[b, length - len(x):] = torch.tensor(x)
+            attn[b, length - len(x):] = 1
+        with torch.no_grad():
+            out = model.generate(input_ids=ids.to(device), attention_mask=attn.to(device), do_sample=True,
+                                 temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
+                                 num_return_sequences=n, pad_token_id=pad_id)
+        texts = []
+        for row in out[:, length:].tolist():
+            cut = next((j for j, t in enumerate(row) if t in stop_ids), len(row))
+            texts.append(tokenizer.decode(row[:cut], skip_special_tokens=False))
+        return [texts[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+    return generate
+
+
+def vllm_generate_fn(model_path: str, *, temperature: float, top_p: float, max_new_tokens: int,
+                     seed: int) -> GenerateFn:
+    """vLLM sampling (GPU, when installed): same contract as hf_generate_fn."""
+    from vllm import LLM, SamplingParams
+
+    llm = LLM(model=model_path, seed=seed)
+
+    def generate(prompts: list[str], n: int) -> list[list[str]]:
+        params = SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_new_tokens, seed=seed)
+        return [[c.text for c in r.outputs] for r in llm.generate(prompts, params)]
+
+    return generate
+
+
+def _vllm_usable(model) -> bool:
+    import importlib.util
+
+    import torch
+
+    return isinstance(model, (str, os.PathLike)) and torch.cuda.is_available() and \
+        importlib.util.find_spec("vllm") is not None
+
+
+def print_counts(counts: Counter, out=sys.stderr) -> None:
+    total = sum(counts.values())
+    print(f"{'outcome':<32}{'count':>8}{'share':>8}", file=out)
+    for reason, c in sorted(counts.items(), key=lambda kv: (kv[0] != "kept", -kv[1])):
+        print(f"{reason:<32}{c:>8}{c / max(total, 1):>8.1%}", file=out)
+
+
+def rollout_teacher(model, tokenizer, samples: Sequence[dict], out_path: str | os.PathLike, *, n: int = 8,
+                    temperature: float = 1.0, top_p: float = 1.0, max_new_tokens: int = 2048, think: bool = True,
+                    batch_size: int = 4, seed: int = 0, template: str = "qwen3",
+                    generate_fn: GenerateFn | None = None, fallback_to_reference: bool = False,
+                    progress: bool = True) -> dict:
+    """Sample `n` teacher completions per prompt, keep the valid unique ones, write them to `out_path`.
+
+    `model` is a loaded model (HF generate) or, on CUDA with vLLM installed, a path (vLLM).
+    `generate_fn` replaces generation entirely (tests, custom servers). `fallback_to_reference` (not in
+    STAR; for smoke runs with untrained teachers) writes a prompt's own sample when none of its rollouts
+    is kept, counted as "reference_fallback". Returns {"kept", "rejected",
+    "counts", "prompts", "data_path"}; counts cover every prompt done so far, this run and earlier ones.
+    """
+    import torch
+    from tqdm import tqdm
+
+    from fctrain.render import render_prompt
+
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    done, _ = load_progress(out_path)
+    todo = [s for s in samples if s["id"] not in done]
+    if todo and generate_fn is None:
+        torch.manual_seed(seed)
+        if _vllm_usable(model):
+            generate_fn = vllm_generate_fn(str(model), temperature=temperature, top_p=top_p,
+                                           max_new_tokens=max_new_tokens, seed=seed)
+        else:
+            generate_fn = hf_generate_fn(model, tokenizer, temperature=temperature, top_p=top_p,
+                                         max_new_tokens=max_new_tokens)
+    with open(out_path, "a") as samples_f, open(_done_path(out_path), "a") as done_f:
+        for b in tqdm(range(0, len(todo), batch_size), desc="teacher rollouts", unit="batch", disable=not progress):
+            batch = todo[b : b + batch_size]
+            prompts = [render_prompt(tokenizer, s, template=template, think=think) for s in batch]
+            completions = generate_fn(prompts, n)
+            for sample, prompt, texts in zip(batch, prompts, completions):
+                # A generation prompt that already opens <think> means completions start inside it.
+                prefix = "<think>\n" if think and prompt.rstrip(" ").endswith("<think>\n") else ""
+                kept, counts = rollouts_of(sample, texts, think=think, prefix=prefix)
+                if not kept and fallback_to_reference:
+                    kept = [{**sample, "id": f"{sample['id']}-ref", "source_id": sample["id"]}]
+                    counts["reference_fallback"] += 1
+                _append(samples_f, kept)  # samples first, then the marker that says they are complete
+                marker = {"prompt_id": sample["id"], "counts": dict(counts)}
+                _append(done_f, [marker])
+                done[sample["id"]] = marker
+    counts = Counter()
+    for row in done.values():
+        counts.update(row["counts"])
+    print_counts(counts)
+    kept = counts.get("kept", 0)
+    fallback = counts.get("reference_fallback", 0)
+    return {"data_path": str(out_path), "prompts": len(done), "kept": kept, "reference_fallback": fallback,
+            "rejected": sum(counts.values()) - kept - fallback, "counts": dict(counts)}

@@ -1,0 +1,383 @@
+"""Constrained knowledge distillation (STAR's CKD) on transformers' Trainer, plus the rollout and cache stages.
+
+Per batch the collator renders nothing new: samples were rendered once (fctrain.teacher.targets) and
+the teacher's top-k rows come from the cache (or an online teacher) in target order. The student is
+projected onto the vocabulary only at target-predicting positions (boolean `logits_to_keep`), so the
+logits are [target tokens, V], the same rows as the teacher's. Packing concatenates a micro-batch into
+one row with restarting position_ids (transformers masks attention per sample); the teacher rows are
+concatenated in the same order, and no position predicts across a sample boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import Trainer
+
+from fctrain.config.schema import opt
+from fctrain.errors import CacheMismatchError, ConfigError
+
+STAT_KEYS = ("fkl", "mistake_mass", "student_entropy", "teacher_token_ce")  # the loss's stats, in order
+
+
+# ---- stage configs ----
+
+@dataclass
+class RolloutStageConfig:
+    n: int = opt(8, "Completions sampled per prompt (STAR: 8).")
+    temperature: float = opt(1.0, "Sampling temperature (STAR: 1.0).")
+    top_p: float = opt(1.0, "Nucleus sampling top_p (STAR: 1.0).")
+    max_new_tokens: int = opt(2048, "Generated tokens per completion (STAR: 2048).")
+    think: bool | None = opt(None, "Thinking mode: require one <think> block; None = the recipe's template.think.")
+    batch_size: int = opt(4, "Prompts per generate call.")
+    max_prompts: int | None = opt(None, "Use at most this many prompts.")
+    fallback_to_reference: bool = opt(
+        False, "Not STAR: keep a prompt's own sample when none of its rollouts is valid (smoke runs, untrained teachers)."
+    )
+    use_vllm: bool = opt(True, "Sample with vLLM when it is installed and CUDA is present (else HF generate).")
+
+
+@dataclass
+class CacheTeacherStageConfig:
+    k: int = opt(100, "Teacher top-k stored per target token (STAR: 100).")
+    max_target_tokens: int | None = opt(512, "Truncate each sample's targets to this many tokens + end-of-turn.")
+    batch_size: int = opt(4, "Sequences per teacher forward pass.")
+    shard_size: int = opt(1024, "Samples per shard (the unit an interrupted build resumes from).")
+    cache_dir: str | None = opt(None, "Where to write; default STAGE_DIR/teacher_cache. A shared path is reused.")
+    overwrite: bool = opt(False, "Replace a cache built for other settings instead of refusing.")
+    max_samples: int | None = opt(None, "Cache at most this many samples.")
+
+
+@dataclass
+class CKDStageConfig:
+    k: int = opt(100, "Teacher top-k (the online teacher's; a cache has its own).")
+    top_m: int = opt(100, "Student top-m whose mass outside the teacher's top-k is the Mistake term (STAR: 100).")
+    lam: float = opt(10.0, "Weight of the Mistake term (STAR: 10).")
+    kl_type: str = opt("fkl", "fkl (STAR), rkl or akl.")
+    kd_ratio: float = opt(1.0, "r in r*KD + (1-r)*CE(teacher token).")
+    learning_rate: float = opt(3e-6, "Peak learning rate (STAR: 3e-6).")
+    weight_decay: float = opt(1e-4, "AdamW weight decay (STAR: 1e-4).")
+    per_device_train_batch_size: int = opt(2, "Sequences per device per micro-step (STAR: 2).")
+    gradient_accumulation_steps: int = opt(1, "Micro-steps per optimizer step (STAR: global batch 128).")
+    num_train_epochs: float = opt(1.0, "Epochs (STAR: 1).")
+    max_steps: int = opt(-1, "Stop after this many optimizer steps (-1 = use epochs).")
+    warmup_ratio: float = opt(0.03, "Share of steps spent warming the learning rate up.")
+    lr_scheduler_type: str = opt("cosine", "transformers scheduler name.")
+    max_grad_norm: float = opt(1.0, "Gradient clipping norm.")
+    max_target_tokens: int | None = opt(512, "Targets per sample (STAR: 512 + end-of-turn); must match the cache.")
+    packing: bool = opt(True, "Concatenate each micro-batch into one padding-free row (STAR: packing).")
+    gradient_checkpointing: bool = opt(True, "Recompute activations in backward (STAR: on).")
+    online_teacher: bool = opt(False, "Run the teacher in memory instead of reading the cache.")
+    fused_linear: bool = opt(False, "fused_linear_ckd_loss from hidden states + lm_head (no [tokens, V] logits).")
+    loss_impl: str = opt("auto", "ckd_loss implementation: auto, reference, chunked, triton.")
+    max_samples: int | None = opt(None, "Use at most this many training samples.")
+
+
+# ---- data ----
+
+class RenderedDataset(torch.utils.data.Dataset):
+    """Samples rendered once: {"id", "input_ids", "mask"}."""
+
+    def __init__(self, rows: list[dict]):
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> dict:
+        return self.rows[i]
+
+
+def build_ckd_dataset(samples: Sequence[dict], tokenizer, teacher, **render) -> RenderedDataset:
+    """Render every sample; with a cache, verify every token hash now rather than mid-training."""
+    from fctrain.teacher.teacher_cache import TeacherCache, encode_samples
+
+    rows = [{"id": sid, "input_ids": ids, "mask": mask} for sid, ids, mask, _ in
+            encode_samples(tokenizer, samples, **render)]
+    if isinstance(teacher, TeacherCache):
+        teacher.check_render(**render)
+        for r in rows:
+            teacher.verify(r["id"], r["input_ids"], r["mask"])
+    return RenderedDataset(rows)
+
+
+@dataclass
+class CKDCollator:
+    """Pads (or packs) a micro-batch and gathers the teacher rows aligned to its target positions.
+
+    Output: input_ids, attention_mask or position_ids, predict_mask [B, L] bool (logits at t predict a
+    target at t+1), target_ids [N], teacher_ids [N, k], teacher_logprobs [N, k]; the N rows follow
+    predict_mask in row-major order.
+    """
+
+    teacher: Any  # TeacherCache or OnlineTeacher: get_batch([(id, input_ids, mask)]) -> [(ids, logprobs)]
+    pad_id: int
+    packing: bool = False
+
+    def __call__(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        from fctrain.teacher.targets import predict_mask
+
+        rows = self.teacher.get_batch([(f["id"], f["input_ids"], f["mask"]) for f in features])
+        seqs = [torch.tensor(f["input_ids"], dtype=torch.long) for f in features]
+        keeps = [torch.from_numpy(predict_mask(f["mask"])) for f in features]
+        if self.packing:
+            batch = {
+                "input_ids": torch.cat(seqs)[None],
+                "position_ids": torch.cat([torch.arange(len(s)) for s in seqs])[None],
+                "predict_mask": torch.cat(keeps)[None],
+            }
+        else:
+            length = max(len(s) for s in seqs)
+            batch = {
+                "input_ids": torch.full((len(seqs), length), self.pad_id, dtype=torch.long),
+                "attention_mask": torch.zeros(len(seqs), length, dtype=torch.long),
+                "predict_mask": torch.zeros(len(seqs), length, dtype=torch.bool),
+            }
+            for b, (s, keep) in enumerate(zip(seqs, keeps)):
+                batch["input_ids"][b, : len(s)] = s
+                batch["attention_mask"][b, : len(s)] = 1
+                batch["predict_mask"][b, : len(s)] = keep
+        # The token each kept position predicts: the next token of the same sample.
+        batch["target_ids"] = torch.cat([s[1:][k[:-1]] for s, k in zip(seqs, keeps)])
+        batch["teacher_ids"] = torch.cat([r[0] for r in rows]).long()
+        batch["teacher_logprobs"] = torch.cat([r[1] for r in rows]).float()
+        if len(batch["teacher_ids"]) != len(batch["target_ids"]):
+            raise CacheMismatchError(f"teacher gave {len(batch['teacher_ids'])} rows for "
+                                     f"{len(batch['target_ids'])} target tokens (samples {[f['id'] for f in features]})")
+        return batch
+
+
+# ---- the trainer ----
+
+@dataclass
+class CKDLossConfig:
+    top_m: int = 100
+    lam: float = 10.0
+    kl_type: str = "fkl"
+    kd_ratio: float = 1.0
+    fused_linear: bool = False
+    impl: str = "auto"
+
+
+def ckd_loss_and_stats(model, inputs: dict, cfg: CKDLossConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Student forward at the target positions only, then the CKD loss and its stats [4] (STAT_KEYS order)."""
+    from fctrain.losses import ckd_loss, fused_linear_ckd_loss
+
+    keep = inputs["predict_mask"]
+    fwd = {k: inputs[k] for k in ("input_ids", "attention_mask", "position_ids") if k in inputs}
+    teacher = (inputs["teacher_logprobs"], inputs["teacher_ids"])
+    opts = {"top_m": cfg.top_m, "lam": cfg.lam, "kl_type": cfg.kl_type, "kd_ratio": cfg.kd_ratio,
+            "labels": inputs["target_ids"], "return_stats": True}
+    if cfg.fused_linear:
+        # Project nothing in the model (an all-False keep mask); the loss projects chunk by chunk.
+        out = model(**fwd, logits_to_keep=torch.zeros_like(keep), output_hidden_states=True, use_cache=False)
+        hidden = out.hidden_states[-1][keep]
+        weight = _unwrap(model).get_output_embeddings().weight
+        impl = cfg.impl if cfg.impl in ("chunked", "triton") else "auto"
+        loss, stats = fused_linear_ckd_loss(hidden, weight, *teacher, None, impl=impl, **opts)
+    else:
+        logits = model(**fwd, logits_to_keep=keep, use_cache=False).logits
+        if logits.dim() == 3:  # a model without boolean logits_to_keep
+            logits = logits[keep]
+        loss, stats = ckd_loss(logits, *teacher, None, impl=cfg.impl, **opts)
+    return loss, torch.stack([stats[k].detach().float() for k in ("fkl", "mistake", "entropy", "ce")])
+
+
+def _unwrap(model):
+    while hasattr(model, "module"):  # DDP / DeepSpeed engine
+        model = model.module
+    if hasattr(model, "get_base_model"):  # PEFT
+        model = model.get_base_model()
+    return model
+
+
+class CKDTrainer(Trainer):
+    """Trainer whose loss is CKD against teacher top-k rows carried in the batch."""
+
+    loss_is_scaled_for_ga = False  # a per-micro-batch token mean; Trainer divides by accumulation steps
+
+    def __init__(self, *args, ckd: CKDLossConfig, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ckd = ckd
+        self._stat_sum = torch.zeros(len(STAT_KEYS), dtype=torch.float64)
+        self._stat_n = 0
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        loss, stats = ckd_loss_and_stats(model, inputs, self.ckd)
+        if model.training:
+            self._stat_sum += stats.detach().double().cpu()
+            self._stat_n += 1
+        return (loss, {"stats": stats}) if return_outputs else loss
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if self._stat_n and "loss" in logs:  # training logs: add the stats averaged since the last log
+            means = self._stat_sum / self._stat_n
+            logs.update({key: round(float(v), 6) for key, v in zip(STAT_KEYS, means)})
+            self._stat_sum.zero_()
+            self._stat_n = 0
+        super().log(logs, start_time)
+
+
+def build_ckd_trainer(model, tokenizer, dataset: RenderedDataset, teacher, loss_cfg: CKDLossConfig,
+                      args, *, packing: bool, peft_config=None, callbacks=None) -> CKDTrainer:
+    """A ready CKDTrainer; `args` is a transformers TrainingArguments."""
+    if peft_config is not None:
+        from peft import get_peft_model
+
+        model = get_peft_model(model, peft_config)
+    args.remove_unused_columns = False  # the collator's teacher tensors are not forward() arguments
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    return CKDTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                      data_collator=CKDCollator(teacher, pad_id, packing), callbacks=callbacks, ckd=loss_cfg)
+
+
+# ---- stages (thin glue for the recipe runner) ----
+
+def _render_settings(ctx, max_target_tokens) -> dict:
+    t = ctx.recipe.template
+    return {"template": t.name, "think": t.think, "max_length": t.max_length, "max_target_tokens": max_target_tokens}
+
+
+def _data(ctx, max_samples: int | None) -> list[dict]:
+    from fctrain.data import read_jsonl
+
+    if not ctx.outputs.get("data_path"):
+        raise ConfigError(f"stage {ctx.stage_dir.name}: no data_path from an earlier stage (add data.sources)")
+    return read_jsonl(ctx.outputs["data_path"])[:max_samples]
+
+
+def _teacher_cfg(ctx):
+    if ctx.recipe.teacher is None and not ctx.outputs.get("teacher_path"):
+        raise ConfigError(f"stage {ctx.stage_dir.name}: needs a teacher (recipe `teacher:` or a sft_teacher stage)")
+    return ctx.recipe.teacher or ctx.recipe.model
+
+
+def _load_teacher(ctx):
+    from fctrain.trainers.common import cuda_available, load_for_stage
+
+    model, tokenizer = load_for_stage(_teacher_cfg(ctx), ctx.outputs.get("teacher_path"), lora_allowed=False)
+    if ctx.recipe.device != "cpu" and cuda_available():
+        model = model.to("cuda")
+    return model.eval(), tokenizer
+
+
+def _vllm_teacher(ctx, cfg: RolloutStageConfig):
+    """(model path, tokenizer) for vLLM when it can run here, else None (HF generate is used)."""
+    import importlib.util
+
+    from fctrain.trainers.common import cuda_available
+
+    if not cfg.use_vllm or ctx.recipe.device == "cpu" or not cuda_available() or \
+            importlib.util.find_spec("vllm") is None:
+        return None
+    from transformers import AutoTokenizer
+
+    from fctrain.models import ensure_pad_token, ensure_tool_template, resolve_alias
+
+    path = str(resolve_alias(ctx.outputs.get("teacher_path") or _teacher_cfg(ctx).name_or_path))
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    ensure_tool_template(tokenizer)
+    ensure_pad_token(tokenizer)
+    return path, tokenizer
+
+
+def run_rollout(ctx, cfg: RolloutStageConfig) -> dict:
+    """Teacher rollouts over the training prompts -> data_path of the kept samples."""
+    from fctrain.teacher.rollouts import rollout_teacher
+
+    samples = _data(ctx, cfg.max_prompts)
+    model, tokenizer = _vllm_teacher(ctx, cfg) or _load_teacher(ctx)  # a path string means vLLM
+    think = ctx.recipe.template.think if cfg.think is None else cfg.think
+    result = rollout_teacher(model, tokenizer, samples, ctx.stage_dir / "rollouts.jsonl", n=cfg.n,
+                             temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens,
+                             think=think, batch_size=cfg.batch_size, seed=ctx.seed, template=ctx.recipe.template.name,
+                             fallback_to_reference=cfg.fallback_to_reference)
+    if result["kept"] + result["reference_fallback"] == 0:
+        raise ConfigError(f"rollout stage: no valid rollout among {result['prompts']} prompts "
+                          f"(rejections: {result['counts']}); a stronger teacher, more samples (n) or "
+                          "fallback_to_reference: true for smoke runs")
+    metrics = {k: result[k] for k in ("prompts", "kept", "rejected", "reference_fallback")}
+    return {"data_path": result["data_path"], "metrics": metrics}
+
+
+def run_cache_teacher(ctx, cfg: CacheTeacherStageConfig) -> dict:
+    """One teacher pass over the training targets -> cache_dir of top-k rows."""
+    from fctrain.teacher.teacher_cache import cache_teacher
+
+    samples = _data(ctx, cfg.max_samples)
+    model, tokenizer = _load_teacher(ctx)
+    out = Path(cfg.cache_dir) if cfg.cache_dir else ctx.stage_dir / "teacher_cache"
+    name = ctx.outputs.get("teacher_path") or _teacher_cfg(ctx).name_or_path
+    summary = cache_teacher(model, tokenizer, samples, out, k=cfg.k, batch_size=cfg.batch_size,
+                            shard_size=cfg.shard_size, teacher_name=str(name), overwrite=cfg.overwrite,
+                            **_render_settings(ctx, cfg.max_target_tokens))
+    keys = ("n_samples", "n_tokens", "bytes_per_token", "reused")
+    return {"cache_dir": summary["cache_dir"], "metrics": {k: summary[k] for k in keys}}
+
+
+def run_ckd(ctx, cfg: CKDStageConfig) -> dict:
+    """Distil the student (recipe model or the latest model_path) from the cache or an online teacher."""
+    from transformers import TrainingArguments
+
+    from fctrain.teacher.teacher_cache import OnlineTeacher, TeacherCache, output_vocab_size
+    from fctrain.trainers.common import (
+        MetricsJsonl,
+        common_training_args,
+        load_for_stage,
+        loss_summary,
+        peft_config_of,
+        plot_curve,
+        read_metrics,
+        save_model,
+    )
+
+    model, tokenizer = load_for_stage(ctx.recipe.model, ctx.outputs.get("model_path"))
+    samples = _data(ctx, cfg.max_samples)
+    if cfg.online_teacher:
+        teacher_model, teacher_tok = _load_teacher(ctx)
+        teacher = OnlineTeacher(teacher_model, cfg.k, teacher_tokenizer=teacher_tok, student_tokenizer=tokenizer,
+                                student_vocab_size=output_vocab_size(model))
+    else:
+        if not ctx.outputs.get("cache_dir"):
+            raise ConfigError("ckd stage: no cache_dir from an earlier cache_teacher stage "
+                              "(add one, or set online_teacher: true)")
+        teacher = TeacherCache(ctx.outputs["cache_dir"], student_tokenizer=tokenizer,
+                               student_vocab_size=output_vocab_size(model))
+    dataset = build_ckd_dataset(samples, tokenizer, teacher, **_render_settings(ctx, cfg.max_target_tokens))
+
+    args = TrainingArguments(
+        **common_training_args(ctx, cfg, ctx.stage_dir / "trainer"),
+        learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay,
+        per_device_train_batch_size=cfg.per_device_train_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        num_train_epochs=cfg.num_train_epochs, max_steps=cfg.max_steps,
+        warmup_steps=cfg.warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio of the total steps
+        lr_scheduler_type=cfg.lr_scheduler_type, max_grad_norm=cfg.max_grad_norm,
+        activation_checkpointing=cfg.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False} if cfg.gradient_checkpointing else None,
+    )
+    loss_cfg = CKDLossConfig(top_m=cfg.top_m, lam=cfg.lam, kl_type=cfg.kl_type, kd_ratio=cfg.kd_ratio,
+                             fused_linear=cfg.fused_linear, impl=cfg.loss_impl)
+    metrics_path = ctx.stage_dir / "metrics.jsonl"
+    trainer = build_ckd_trainer(model, tokenizer, dataset, teacher, loss_cfg, args, packing=cfg.packing,
+                                peft_config=peft_config_of(ctx.recipe.model),
+                                callbacks=[MetricsJsonl(metrics_path, ctx.stage_dir.name)])
+    trainer.train()
+    if hasattr(trainer.model, "merge_and_unload"):  # LoRA: hand the next stage a plain model
+        trainer.model = trainer.model.merge_and_unload()
+    out = save_model(trainer, tokenizer, ctx.stage_dir / "model")
+    rows = read_metrics(metrics_path)
+    metrics = {**loss_summary(rows), **loss_summary(rows, "fkl"), "train_samples": len(dataset)}
+    plot_curve(rows, ["loss", *STAT_KEYS[:2]], ctx.stage_dir / "loss.png", "CKD")
+    return {"model_path": str(out), "metrics": metrics}
+
+
+__all__ = [
+    "CKDStageConfig", "CacheTeacherStageConfig", "RolloutStageConfig", "CKDCollator", "CKDTrainer",
+    "CKDLossConfig", "build_ckd_dataset", "build_ckd_trainer", "ckd_loss_and_stats",
+    "run_ckd", "run_cache_teacher", "run_rollout",
+]

@@ -1,0 +1,112 @@
+"""Supervised fine-tuning on TRL's SFTTrainer, loss on assistant tokens only.
+
+fctrain renders each canonical sample itself (fctrain.render.sft_dataset: input_ids + assistant mask, with
+the all-zero-mask check) and hands TRL a pre-tokenised dataset with an `assistant_masks` column; TRL turns
+the mask into labels, pads, packs (packing: true) and runs the loop. LoRA via PEFT from the recipe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fctrain.config.schema import opt
+
+
+@dataclass
+class SFTStageConfig:
+    learning_rate: float = opt(2e-5, "Peak learning rate (AdamW).")
+    num_train_epochs: float = opt(1.0, "Epochs over the training data (ignored when max_steps > 0).")
+    max_steps: int = opt(-1, "Stop after this many optimizer steps (-1 = use epochs).")
+    per_device_train_batch_size: int = opt(2, "Sequences per device per micro-step.")
+    gradient_accumulation_steps: int = opt(1, "Micro-steps per optimizer step.")
+    warmup_ratio: float = opt(0.03, "Share of steps spent warming the learning rate up.")
+    weight_decay: float = opt(0.0, "AdamW weight decay.")
+    lr_scheduler_type: str = opt("cosine", "transformers scheduler name (cosine, linear, constant, ...).")
+    max_grad_norm: float = opt(1.0, "Gradient clipping norm.")
+    packing: bool = opt(False, "Pack several samples per sequence (TRL's BFD packing, padding-free).")
+    gradient_checkpointing: bool = opt(False, "Recompute activations in backward to save memory.")
+    train_on: str = opt("all_assistant", "all_assistant or last_assistant: which assistant turns carry loss.")
+    max_samples: int | None = opt(None, "Use at most this many training samples.")
+    eval_steps: int | None = opt(None, "Evaluate loss on the validation split every N steps (None = at the end).")
+    save_steps: int | None = opt(None, "Save a checkpoint every N steps (None = only the final model).")
+    save_total_limit: int = opt(2, "Checkpoints to keep when save_steps is set.")
+    skip_unrenderable: bool = opt(False, "Skip (and count) samples whose assistant tokens are all truncated away.")
+
+
+def train_sft(ctx, cfg: SFTStageConfig, model_cfg, *, start_path: str | None, out_name: str) -> dict:
+    from trl import SFTConfig, SFTTrainer
+
+    from fctrain.data import read_jsonl
+    from fctrain.render import sft_dataset
+    from fctrain.trainers.common import (
+        MetricsJsonl,
+        common_training_args,
+        load_for_stage,
+        loss_summary,
+        peft_config_of,
+        plot_curve,
+        read_metrics,
+        save_model,
+    )
+
+    model, tokenizer = load_for_stage(model_cfg, start_path)
+    train = read_jsonl(ctx.outputs["data_path"])[: cfg.max_samples]
+    val_path = ctx.outputs.get("val_path")
+    val = read_jsonl(val_path) if val_path and Path(val_path).exists() else []
+    t = ctx.recipe.template
+    render = {"template": t.name, "think": t.think, "max_length": t.max_length, "train_on": cfg.train_on}
+    on_truncated = "skip" if cfg.skip_unrenderable else "error"
+    train_ds, skipped = sft_dataset(tokenizer, train, on_truncated=on_truncated, **render)
+    val_ds = sft_dataset(tokenizer, val, on_truncated="skip", **render)[0] if val else None
+
+    args = SFTConfig(
+        **common_training_args(ctx, cfg, ctx.stage_dir / "trainer"),
+        learning_rate=cfg.learning_rate,
+        num_train_epochs=cfg.num_train_epochs,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.per_device_train_batch_size,
+        per_device_eval_batch_size=cfg.per_device_train_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        warmup_steps=cfg.warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio of total steps
+        weight_decay=cfg.weight_decay,
+        lr_scheduler_type=cfg.lr_scheduler_type,
+        max_grad_norm=cfg.max_grad_norm,
+        packing=cfg.packing,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        max_length=t.max_length,
+        eval_strategy="steps" if (val_ds is not None and cfg.eval_steps) else "no",
+        eval_steps=cfg.eval_steps,
+    )
+    if cfg.save_steps:
+        args.save_strategy, args.save_steps, args.save_total_limit = "steps", cfg.save_steps, cfg.save_total_limit
+    metrics_path = ctx.stage_dir / "metrics.jsonl"
+    trainer = SFTTrainer(
+        model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tokenizer,
+        peft_config=peft_config_of(model_cfg), callbacks=[MetricsJsonl(metrics_path, ctx.stage_dir.name)],
+    )
+    trainer.train()
+    metrics = {}
+    if val_ds is not None:
+        metrics["eval_loss"] = trainer.evaluate()["eval_loss"]
+    out = save_model(trainer, tokenizer, ctx.stage_dir / out_name)
+    rows = read_metrics(metrics_path)
+    metrics.update(loss_summary(rows))
+    metrics["train_samples"] = len(train_ds)
+    if skipped:
+        metrics["skipped"] = sum(skipped.values())
+    plot_curve(rows, ["loss", "grad_norm", "learning_rate"], ctx.stage_dir / "loss.png", f"SFT ({out_name})")
+    return {"path": str(out), "metrics": metrics}
+
+
+def run_sft(ctx, cfg: SFTStageConfig) -> dict:
+    """Fine-tune the student (the recipe's model, or the latest model an earlier stage produced)."""
+    result = train_sft(ctx, cfg, ctx.recipe.model, start_path=ctx.outputs.get("model_path"), out_name="model")
+    return {"model_path": result["path"], "metrics": result["metrics"]}
+
+
+def run_sft_teacher(ctx, cfg: SFTStageConfig) -> dict:
+    """Teacher adaptation: fine-tune a copy of the teacher (or of the student when no teacher is given)."""
+    model_cfg = ctx.recipe.teacher or ctx.recipe.model
+    result = train_sft(ctx, cfg, model_cfg, start_path=ctx.outputs.get("teacher_path"), out_name="teacher")
+    return {"teacher_path": result["path"], "metrics": result["metrics"]}

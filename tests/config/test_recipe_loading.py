@@ -1,0 +1,156 @@
+"""Recipes: typed validation with errors naming key and file, overrides, cross-field checks, saved configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fctrain.config.loader import apply_override, load_recipe
+from fctrain.config.schema import Recipe
+from fctrain.config.typed_dict import describe, from_dict
+from fctrain.errors import ConfigError
+from fctrain.run_dir import REDACTED, choose_run_dir, redact, redact_argv, write_run_files
+
+REPO = Path(__file__).resolve().parents[2]
+
+BASE = {
+    "name": "t",
+    "model": {"name_or_path": "tiny-qwen3"},
+    "data": {"sources": [{"path": "synthetic", "n": 8}]},
+    "stages": [{"type": "sft", "max_steps": 2}],
+}
+
+
+def write(tmp_path: Path, data: dict, name: str = "r.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(yaml.safe_dump(data))
+    return p
+
+
+def test_every_shipped_recipe_validates():
+    recipes = sorted((REPO / "recipes").rglob("*.yaml"))
+    assert recipes, "no recipes shipped"
+    for path in recipes:
+        loaded = load_recipe(path)
+        assert loaded.stages, path
+
+
+def test_misspelled_key_names_key_file_and_suggestion(tmp_path):
+    data = {**BASE, "stages": [{"type": "sft", "learning_rat": 1e-4}]}
+    p = write(tmp_path, data)
+    with pytest.raises(ConfigError) as e:
+        load_recipe(p)
+    msg = str(e.value)
+    assert str(p) in msg and "stages.0.learning_rat" in msg and "learning_rate" in msg
+
+
+def test_misspelled_top_level_and_nested_key(tmp_path):
+    p = write(tmp_path, {**BASE, "modle": {}})
+    with pytest.raises(ConfigError, match=r"'modle' is not a known key; did you mean 'model'"):
+        load_recipe(p)
+    p = write(tmp_path, {**BASE, "model": {"name_or_path": "tiny-qwen3", "dtyp": "auto"}})
+    with pytest.raises(ConfigError, match=r"'model.dtyp'"):
+        load_recipe(p)
+
+
+@pytest.mark.parametrize(
+    "patch, pattern",
+    [
+        ({"seed": "zero"}, r"'seed' must be an integer"),
+        ({"model": {"name_or_path": "tiny-qwen3", "dtype": "float8"}}, r"'model.dtype' must be one of"),
+        ({"template": {"think": "yes"}}, r"'template.think' must be true or false"),
+        ({"stages": [{"type": "sft", "max_steps": 1.5}]}, r"'stages.0.max_steps' must be an integer"),
+        ({"stages": [{"type": "teleport"}]}, r"unknown stage type 'teleport'"),
+        ({"stages": [{"max_steps": 3}]}, r"'stages.0' needs a 'type'"),
+        ({"stages": []}, r"'stages' is empty"),
+        ({"data": {"sources": [{"path": "no/such/file.jsonl"}]}}, r"'data.sources.0.path': no such file"),
+        ({"data": {"sources": [{"path": "synthetic"}], "val_fraction": 1.5}}, r"'data.val_fraction'"),
+        ({"model": {"name_or_path": "./missing-model"}}, r"'model.name_or_path': no such model path"),
+        ({"deepspeed": "zero9"}, r"'deepspeed': expected one of"),
+    ],
+)
+def test_bad_values_are_errors_naming_the_key(tmp_path, patch, pattern):
+    p = write(tmp_path, {**BASE, **patch})
+    with pytest.raises(ConfigError, match=pattern):
+        load_recipe(p)
+
+
+def test_impossible_stage_combinations(tmp_path):
+    p = write(tmp_path, {**BASE, "stages": [{"type": "ckd"}]})
+    with pytest.raises(ConfigError, match=r"needs a teacher cache"):
+        load_recipe(p)
+    p = write(tmp_path, {**BASE, "stages": [{"type": "rollout"}]})
+    with pytest.raises(ConfigError, match=r"need a 'teacher' section"):
+        load_recipe(p)
+
+
+def test_overrides_nested_by_index_and_by_stage_type(tmp_path):
+    p = write(tmp_path, BASE)
+    loaded = load_recipe(p, ["seed=7", "model.lora.r=4", "stages.sft.learning_rate=1e-4", "stages.0.max_steps=9",
+                             "template.think=true"])
+    assert loaded.recipe.seed == 7
+    assert loaded.recipe.model.lora is not None and loaded.recipe.model.lora.r == 4
+    kind, cfg = loaded.stages[0]
+    assert kind == "sft" and cfg.learning_rate == pytest.approx(1e-4) and cfg.max_steps == 9
+    assert loaded.recipe.template.think is True
+
+
+def test_override_errors():
+    data = {"stages": [{"type": "sft"}], "seed": 1}
+    with pytest.raises(ConfigError, match="key=value"):
+        apply_override(data, "seed")
+    with pytest.raises(ConfigError, match="is a value, not a section"):
+        apply_override(data, "seed.x=1")
+    with pytest.raises(ConfigError, match="exactly one stage"):
+        apply_override(data, "stages.grpo.lr=1")
+
+
+def test_float_fields_accept_yaml_scientific_strings():
+    # YAML 1.1 reads `3e-6` as a string; a float field must still accept it.
+    from fctrain.trainers.sft import SFTStageConfig
+
+    cfg = from_dict(SFTStageConfig, {"learning_rate": "3e-6"})
+    assert cfg.learning_rate == pytest.approx(3e-6)
+
+
+def test_redaction_of_secrets():
+    data = {"tracking": {"wandb_api_key": "abc", "hf_token": "hf_x", "project": "p"}, "list": [{"password": "x"}]}
+    out = redact(data)
+    assert out["tracking"]["wandb_api_key"] == REDACTED and out["tracking"]["hf_token"] == REDACTED
+    assert out["tracking"]["project"] == "p" and out["list"][0]["password"] == REDACTED
+    assert redact_argv(["run", "x.yaml", "hub_token=secret", "seed=1"]) == ["run", "x.yaml", f"hub_token={REDACTED}",
+                                                                             "seed=1"]
+
+
+def test_saved_config_reloads_to_the_same_recipe(tmp_path, monkeypatch):
+    from fctrain.config.typed_dict import to_dict
+
+    monkeypatch.chdir(tmp_path)
+    loaded = load_recipe(write(tmp_path, BASE), ["seed=3"])
+    run_dir = tmp_path / "run"
+    config = to_dict(loaded.recipe)
+    config["stages"] = [{"type": k, **to_dict(c)} for k, c in loaded.stages]
+    write_run_files(run_dir, config, seed=3, argv=["fctrain", "run", "r.yaml", "api_key=zzz"])
+    again = load_recipe(run_dir / "config.yaml")
+    ignore = {"output_dir": None, "stages": None}  # output_dir becomes absolute; stages compared typed below
+    assert to_dict(again.recipe) | ignore == to_dict(loaded.recipe) | ignore
+    assert [to_dict(c) for _, c in again.stages] == [to_dict(c) for _, c in loaded.stages]
+    meta = yaml.safe_load((run_dir / "meta.json").read_text())
+    assert meta["seed"] == 3 and "torch" in meta["packages"] and "zzz" not in str(meta["argv"])
+
+
+def test_taken_run_dir_gets_a_suffix(tmp_path):
+    base = tmp_path / "runs" / "x"
+    (base).mkdir(parents=True)
+    (base / "config.yaml").write_text("{}")
+    assert choose_run_dir(str(tmp_path / "runs" / "{name}"), "x", "never") == tmp_path / "runs" / "x-2"
+    assert choose_run_dir(str(tmp_path / "runs" / "{name}"), "x", "auto") == base
+
+
+def test_schema_is_documented():
+    rows = describe(Recipe)
+    keys = {r[0] for r in rows}
+    assert {"model.name_or_path", "data.sources.path", "template.think", "tracking.wandb"} <= keys
+    assert all(r[3] for r in rows), [r[0] for r in rows if not r[3]]

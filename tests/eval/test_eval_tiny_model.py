@@ -1,0 +1,63 @@
+"""Real generation on a tiny random model: batched left-padded greedy decoding, the full evaluation path,
+`eval_main` (what `fctrain eval --model ...` runs) and the held-out reward scoring."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("bfcl_eval")
+
+
+def test_left_padded_batch_equals_one_by_one(tiny_tok, tiny_qwen3):
+    from fctrain.eval.generate import hf_generate_fn
+
+    prompts = ["<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n",
+               "<|im_start|>user\nwhat is the weather in Paris today?<|im_end|>\n<|im_start|>assistant\n"]
+    batched = hf_generate_fn(tiny_qwen3, tiny_tok, batch_size=2, max_new_tokens=6)(prompts)
+    single = hf_generate_fn(tiny_qwen3, tiny_tok, batch_size=1, max_new_tokens=6)
+    assert batched == [single([p])[0] for p in prompts]
+    assert all(isinstance(t, str) for t in batched)
+
+
+def test_evaluate_bfcl_with_a_tiny_model(tmp_path, tiny_tok, tiny_qwen3):
+    from fctrain.eval.bfcl_eval import evaluate_bfcl
+
+    results = evaluate_bfcl(tiny_qwen3, tiny_tok, categories=["simple_python", "irrelevance"], limit=1,
+                            out_dir=tmp_path, batch_size=2, max_new_tokens=3, model_name="tiny")
+    rows = [json.loads(line) for line in (tmp_path / "predictions.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["simple_python_0", "irrelevance_0"]
+    # three random tokens never make a tool call: the AST question fails, the irrelevance one passes
+    assert [r["valid"] for r in rows] == [False, True]
+    assert results["categories"]["irrelevance"]["accuracy"] == 1.0
+    assert results["latency"]["mean_s"] > 0
+    assert (tmp_path / "accuracy_by_category.png").exists()
+
+
+def test_eval_main_on_tiny_alias(tmp_path, capsys):
+    from fctrain.eval.cli import eval_main
+
+    results = eval_main("tiny-qwen3", categories=["live_simple"], limit=1, out=tmp_path, batch_size=1,
+                        max_new_tokens=2, device="cpu")
+    assert results["n_questions"] == 1
+    assert json.loads((tmp_path / "results.json").read_text())["model"] == "tiny-qwen3"
+    assert "live_simple" in capsys.readouterr().out
+
+
+def test_evaluate_heldout_scores_with_rewards(tiny_tok):
+    from fctrain.eval.bfcl_eval import evaluate_heldout
+    from fctrain.render import reference_of
+    from fctrain.rewards import format_tool_calls
+    from fctrain.testing import canonical_samples
+
+    samples = [s for s in canonical_samples() if (reference_of(s) or {}).get("tool_calls")][:2]
+    assert samples, "need samples whose reference calls a tool"
+    answers = [format_tool_calls(reference_of(samples[0])["tool_calls"]), "<tool_call>\n{broken\n</tool_call>"]
+    results = evaluate_heldout(None, tiny_tok, samples, generate_fn=lambda prompts: answers[: len(prompts)],
+                               batch_size=2)
+    assert results["n"] == 2
+    assert results["exact_match"] == pytest.approx(0.5)
+    assert results["similarity"] == pytest.approx(0.5)
+    assert results["format_failure_rate"] == pytest.approx(0.5)
+    assert results["similarity_reward"] == pytest.approx(0.0)  # (1 + -1) / 2

@@ -1,0 +1,106 @@
+"""load_model_and_tokenizer on tiny models and local folders; dtype/attention policy."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fctrain.errors import ConfigError
+from fctrain.models import load_model_and_tokenizer, pick_attn_implementation, pick_dtype
+from fctrain.render import handles_tools, render_chat
+from fctrain.testing import save_tiny_model, tiny_model, tiny_tokenizer
+
+
+@pytest.mark.parametrize("alias,model_type", [("tiny-qwen3", "qwen3"), ("tiny-llama", "llama")])
+def test_tiny_aliases(alias, model_type, tool_samples):
+    model, tok = load_model_and_tokenizer(alias)
+    assert model.config.model_type == model_type
+    assert model.dtype == torch.float32 and model.config._attn_implementation == "sdpa"  # CPU policy
+    assert tok.pad_token == "<|pad|>" and tok.eos_token == "<|im_end|>" and tok.pad_token_id != tok.eos_token_id
+    assert model.config.pad_token_id == tok.pad_token_id
+    assert handles_tools(tok.chat_template)
+    r = render_chat(tok, tool_samples[0])
+    logits = model(torch.tensor([r.input_ids])).logits
+    assert logits.shape == (1, len(r.input_ids), len(tok))
+
+
+def test_same_seed_same_weights_and_rng_untouched():
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a, b = tiny_model("qwen3", seed=0), tiny_model("qwen3", seed=0)
+    assert torch.rand(1) == before  # building models did not consume the caller's RNG
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    c = tiny_model("qwen3", seed=1)
+    assert not torch.equal(a.lm_head.weight, c.lm_head.weight)
+
+
+def test_tiny_tokenizer_roundtrip_and_specials():
+    tok = tiny_tokenizer()
+    assert 1000 <= len(tok) <= 2100
+    text = '<|im_start|>user\nZürich 🧀 {"a": 1}<|im_end|>\n<tool_call>\n{}\n</tool_call>'
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    assert tok.decode(ids) == text
+    for special in ("<|im_start|>", "<|im_end|>", "<|endoftext|>", "<tool_call>", "</think>"):
+        assert len(tok(special, add_special_tokens=False)["input_ids"]) == 1
+
+
+def test_load_from_saved_folder_and_model_config(tmp_path):
+    from fctrain.config.schema import ModelConfig
+
+    path = save_tiny_model(tmp_path / "m", "llama", seed=3)
+    model, tok = load_model_and_tokenizer(ModelConfig(name_or_path=str(path)), for_training=False)
+    ref = tiny_model("llama", seed=3)
+    assert all(torch.equal(x, y) for x, y in zip(model.state_dict().values(), ref.state_dict().values()))
+    assert not model.training and not any(p.requires_grad for p in model.parameters())
+    assert tok("hello")["input_ids"] == tiny_tokenizer()("hello")["input_ids"]
+
+
+def test_missing_folder_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="no such local folder"):
+        load_model_and_tokenizer(str(tmp_path / "nope"))
+    with pytest.raises(ConfigError, match="gguf_file"):
+        load_model_and_tokenizer(str(tmp_path), gguf_file="missing.gguf")
+
+
+def test_template_without_tools_is_replaced_and_chatml_tokens_added(tmp_path, tool_samples):
+    # A tokenizer whose template ignores tools and whose vocab lacks ChatML tokens (e.g. a Llama-2 style model).
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    raw = Tokenizer(models.WordLevel({"[UNK]": 0, "</s>": 1, **{c: i + 2 for i, c in enumerate("abc")}},
+                                     unk_token="[UNK]"))
+    raw.pre_tokenizer = pre_tokenizers.Split("", "isolated")
+    tok = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="</s>", unk_token="[UNK]")
+    tok.chat_template = "{% for m in messages %}{{ m.content }}{% endfor %}"
+    path = save_tiny_model(tmp_path / "m", "qwen3", vocab_size=len(tok))
+    tok.save_pretrained(path)
+    model, tok = load_model_and_tokenizer(str(path))
+    assert handles_tools(tok.chat_template)
+    im_end = tok.convert_tokens_to_ids("<|im_end|>")
+    assert model.get_input_embeddings().weight.shape[0] == len(tok) > im_end
+    assert im_end in model.generation_config.eos_token_id
+    assert tok.pad_token == "</s>"  # no distinct candidate in this vocabulary: fall back to eos
+
+
+def test_dtype_policy():
+    assert pick_dtype("auto", on_cuda=False) == torch.float32
+    with pytest.warns(UserWarning, match="CPU"):
+        assert pick_dtype("bfloat16", on_cuda=False) == torch.bfloat16
+    with pytest.raises(ConfigError, match="model.dtype"):
+        pick_dtype("float8", on_cuda=False)
+
+
+def test_attention_policy():
+    assert pick_attn_implementation("auto", on_cuda=False, dtype=torch.float32) == "sdpa"
+    assert pick_attn_implementation("eager", on_cuda=False, dtype=torch.float32) == "eager"
+    with pytest.raises(ConfigError, match="CUDA"):
+        pick_attn_implementation("flash_attention_2", on_cuda=False, dtype=torch.bfloat16)
+    with pytest.raises(ConfigError, match="attn_implementation"):
+        pick_attn_implementation("flash", on_cuda=False, dtype=torch.float32)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU refusal")
+def test_4bit_quantization_is_refused_without_cuda():
+    with pytest.raises(ConfigError, match="CUDA"):
+        load_model_and_tokenizer("tiny-qwen3", quantization="4bit")

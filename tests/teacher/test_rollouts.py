@@ -1,0 +1,116 @@
+"""Teacher rollouts: STAR's format/schema filter, dedup, canonical output, resume after a crash."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from teacher_helpers import make_samples
+
+from fctrain.teacher import rollouts
+
+CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'
+COMPLETIONS = [
+    "<think>\nThe user wants the weather.\n</think>\n\n" + CALL,  # kept
+    "<think>\nThe user wants the weather.\n</think>\n\n" + CALL,  # duplicate of the first
+    "<think>\nCall the weather tool.\n</think>\n\n" + CALL,  # same call, other reasoning: kept
+    "<think>\nok\n</think>\n\nIt is sunny in Paris.",  # a text reply: kept
+    CALL,  # no think block
+    "<think>\na\n</think>\n<think>\nb\n</think>\n" + CALL,  # two think blocks
+    '<think>\nx\n</think>\n<tool_call>\n{"name": "get_weather", "arguments": {city}}\n</tool_call>',  # not JSON
+    '<think>\nx\n</think>\n<tool_call>\n{"name": "get_time", "arguments": {}}\n</tool_call>',  # unknown tool
+    '<think>\nx\n</think>\n<tool_call>\n{"name": "get_weather", "arguments": {"town": "Paris"}}\n</tool_call>',
+]
+EXPECTED = {"kept": 3, "duplicate": 1, "format:think_count": 2, "format:invalid_json": 1,
+            "schema:unknown_tool": 1, "schema:unknown_argument": 1}
+
+
+@pytest.fixture(scope="module")
+def tok():
+    from fctrain.testing import tiny_tokenizer
+
+    return tiny_tokenizer()
+
+
+def fixed_generate(calls: list):
+    def generate(prompts, n):
+        calls.append(len(prompts))
+        assert all(p.rstrip().endswith("<|im_start|>assistant") for p in prompts)  # the generation prompt
+        return [COMPLETIONS[:n] for _ in prompts]
+
+    return generate
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_filter_dedup_and_canonical_output(tmp_path, tok):
+    from fctrain.data.sample import validate_sample
+    from fctrain.render import render_chat
+
+    samples = make_samples(2)
+    out = tmp_path / "rollouts.jsonl"
+    result = rollouts.rollout_teacher(None, tok, samples, out, n=len(COMPLETIONS), think=True, batch_size=2,
+                                      generate_fn=fixed_generate([]), progress=False)
+    assert result["counts"] == {k: 2 * v for k, v in EXPECTED.items()}
+    assert result["kept"] == 6 and result["rejected"] == 12 and result["prompts"] == 2
+    rows = read_jsonl(out)
+    assert [r["id"] for r in rows] == ["s-0-r0", "s-0-r1", "s-0-r2", "s-1-r0", "s-1-r1", "s-1-r2"]
+    first, reply = rows[0], rows[2]
+    assert first["messages"][:-1] == samples[0]["messages"][:-1]  # the prompt, without the reference answer
+    assert first["messages"][-1] == {"role": "assistant", "content": None, "reasoning_content":
+                                     "The user wants the weather.",
+                                     "tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]}
+    assert reply["messages"][-1]["content"] == "It is sunny in Paris." and reply["messages"][-1]["tool_calls"] is None
+    for r in rows:
+        assert validate_sample(r) == []
+        rendered = render_chat(tok, r, think=True)  # trainable: the teacher's reasoning is in the targets
+        assert "<think>" in tok.decode([t for t, m in zip(rendered.input_ids, rendered.assistant_mask) if m])
+
+
+def test_schema_accepts_flat_parameter_maps():
+    tools = [{"name": "f", "parameters": {"a": {"type": "int"}, "b": {"type": "str"}}}]
+    assert rollouts.schema_violation([{"name": "f", "arguments": {"a": 1}}], tools) is None
+    assert rollouts.schema_violation([{"name": "f", "arguments": {"c": 1}}], tools) == "unknown_argument"
+    assert rollouts.schema_violation([{"name": "g", "arguments": {}}], tools) == "unknown_tool"
+
+
+class SimulatedCrash(Exception):
+    pass
+
+
+def test_resume_skips_done_prompts_and_drops_torn_writes(tmp_path, tok):
+    samples = make_samples(4)
+    out = tmp_path / "rollouts.jsonl"
+    calls = []
+
+    def crash_on_third(prompts, n):
+        if len(calls) == 2:
+            raise SimulatedCrash
+        return fixed_generate(calls)(prompts, n)
+
+    with pytest.raises(SimulatedCrash):
+        rollouts.rollout_teacher(None, tok, samples, out, n=4, think=True, batch_size=1,
+                                 generate_fn=crash_on_third, progress=False)
+    assert len(read_jsonl(out)) == 6  # prompts s-0 and s-1 done, 3 kept each
+    with open(out, "a") as f:  # a prompt cut off before its done-marker, then half a line
+        f.write(json.dumps({"id": "s-2-r0", "source_id": "s-2", "messages": [], "tools": []}) + "\n")
+        f.write('{"id": "s-2-r1", "source_')
+
+    calls.clear()
+    result = rollouts.rollout_teacher(None, tok, samples, out, n=4, think=True, batch_size=1,
+                                      generate_fn=fixed_generate(calls), progress=False)
+    assert calls == [1, 1]  # only s-2 and s-3 were generated
+    rows = read_jsonl(out)
+    assert [r["id"] for r in rows] == [f"s-{i}-r{j}" for i in range(4) for j in range(3)]
+    assert all(r["messages"] for r in rows)
+    assert result["prompts"] == 4 and result["kept"] == 12 and result["counts"]["duplicate"] == 4
+
+
+def test_hf_generate_path_runs(tmp_path, tok):
+    from fctrain.testing import tiny_model
+
+    result = rollouts.rollout_teacher(tiny_model(seed=0), tok, make_samples(2), tmp_path / "r.jsonl", n=2,
+                                      max_new_tokens=6, think=False, batch_size=2, seed=0, progress=False)
+    assert result["prompts"] == 2 and result["kept"] + result["rejected"] == 4
