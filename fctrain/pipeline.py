@@ -33,9 +33,26 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _synthetic(src) -> list[dict]:
+    from fctrain.data import generate_tasks
+
+    return generate_tasks(src.n, seed=src.seed)
+
+
+def _bfcl_train(src) -> list[dict]:
+    from fctrain.eval.bfcl_data import bfcl_training_pool
+
+    return bfcl_training_pool()[: src.max_samples]
+
+
+# Offline sources built into fctrain (data.sources[].path/format): the synthetic task generator, and BFCL's
+# categories that are never evaluated (exec_*, sql), with any question text equal to an eval question removed.
+BUILTIN_SOURCES = {"synthetic": _synthetic, "bfcl_train": _bfcl_train}
+
+
 def prepare_data(loaded: LoadedRecipe, run_dir: Path) -> dict[str, Any]:
     """Load every source with its adapter, mix by weight, dedup, split by id hash; write JSONL files."""
-    from fctrain.data import generate_tasks, load_source, mix_sources, split_train_val, write_jsonl
+    from fctrain.data import load_source, mix_sources, split_train_val, write_jsonl
     from fctrain.data.sources import LoadResult
 
     cfg, seed = loaded.recipe.data, loaded.recipe.seed
@@ -47,8 +64,8 @@ def prepare_data(loaded: LoadedRecipe, run_dir: Path) -> dict[str, Any]:
         return {"data_path": str(train_path), "val_path": str(val_path)}
     results = []
     for src in cfg.sources:
-        if src.format == "synthetic":
-            res = LoadResult(samples=generate_tasks(src.n, seed=src.seed), source="synthetic")
+        if src.format in BUILTIN_SOURCES:
+            res = LoadResult(samples=BUILTIN_SOURCES[src.format](src), source=src.format)
         else:
             res = load_source(src.path, src.format, on_invalid=cfg.on_invalid, split=src.split,
                               max_samples=src.max_samples)
@@ -118,6 +135,6 @@ def print_summary(summary: dict[str, Any]) -> None:
     for s in summary["stages"]:
         metrics = s.get("metrics") or {}
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in list(metrics.items())[:6])
-        out = s.get("model_path") or s.get("cache_dir") or s.get("data_path") or s.get("eval_dir") or ""
+        out = next((s[k] for k in ("model_path", "teacher_path", "cache_dir", "data_path", "eval_dir") if s.get(k)), "")
         table.add_row(s["type"], _fmt(s.get("seconds", "")), shown, str(out))
     Console().print(table)

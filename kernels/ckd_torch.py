@@ -77,36 +77,44 @@ def ckd_rows_torch(
     kd_ratio: float,
     grad_scale: float,
     compute_grad: bool,
+    overwrite_logits: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Per-row loss [R], statistics [R, 4] (fkl, mistake, entropy, ce) and grad_scale * dloss/dlogits."""
+    """Per-row loss [R], statistics [R, 4] (fkl, mistake, entropy, ce) and grad_scale * dloss/dlogits.
+
+    overwrite_logits=True lets the function reuse the logits' storage (the chunked callers pass a scratch
+    copy), so at most about two [R, V] tensors are alive: this is the CPU path of the fused-linear loss,
+    whose point is memory.
+    """
     acc = torch.float64 if logits.dtype == torch.float64 else torch.float32
     z = logits.to(acc)
+    if z is logits and not overwrite_logits:
+        z = z.clone()
     tau = threshold.to(acc).unsqueeze(-1)
     r = kd_ratio
 
-    # Few [R, V] temporaries on purpose (q_all, in_top, later the grad in q_all's storage): this is the
-    # CPU path of the fused-linear loss, whose point is memory. Row dot products go through einsum (bmm).
     lse = torch.logsumexp(z, dim=-1)
-    log_q_all = z - lse.unsqueeze(-1)
-    q_all = log_q_all.exp()
-    # -inf logits: q = 0, and 0 * finfo.min = 0 where 0 * -inf would be NaN.
-    entropy = -torch.einsum("rv,rv->r", q_all, log_q_all.clamp_(min=torch.finfo(acc).min))
-    del log_q_all
-    in_top = (z >= tau).to(acc)
-    top_mass = torch.einsum("rv,rv->r", q_all, in_top)
-
+    in_top = z >= tau  # bool; S_m, compared on the logits themselves (exactly as the kernel does)
     z_at_ids = z.gather(-1, teacher_ids)
+    ce = lse - z.gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+    log_q_all = z.sub_(lse.unsqueeze(-1))  # z's storage now holds log q
+    q_all = log_q_all.exp()
+    # -inf logits: q = 0, and 0 * finfo.min = 0 where 0 * -inf would be NaN. Row dot products go via bmm.
+    entropy = -torch.einsum("rv,rv->r", q_all, log_q_all.clamp_(min=torch.finfo(acc).min))
+    in_top_f = log_q_all.copy_(in_top)  # reuse the storage again: S_m as 0/1
+    del in_top, log_q_all
+    top_mass = torch.einsum("rv,rv->r", q_all, in_top_f)
+
     fkl, kd, d_kd, q, valid = teacher_terms(teacher_logprobs, z_at_ids, lse, head, kl_type)
     teacher_in_top = valid & (z_at_ids >= tau)
     mistake = (top_mass - torch.where(teacher_in_top, q, 0.0).sum(-1)).clamp_min(0.0)
-    ce = lse - z.gather(-1, labels.unsqueeze(-1)).squeeze(-1)
     loss = r * (kd + lam * mistake) + (1 - r) * ce
     stats = torch.stack([fkl, mistake, entropy, ce], dim=-1)
     if not compute_grad:
         return loss, stats, None
 
     dense = -r * d_kd.sum(-1) - r * lam * mistake + (1 - r)  # [R], multiplies q_j everywhere
-    grad = q_all.mul_(in_top.mul_(r * lam).add_(dense.unsqueeze(-1)))
+    grad = q_all.mul_(in_top_f.mul_(r * lam).add_(dense.unsqueeze(-1)))
+    del in_top_f
     sparse = torch.where(valid, r * (d_kd - lam * torch.where(teacher_in_top, q, 0.0)), 0.0)
     grad.scatter_add_(-1, teacher_ids, sparse)
     if r < 1:

@@ -165,6 +165,7 @@ def ckd_rows_triton(
     kd_ratio: float,
     grad_scale: float,
     compute_grad: bool,
+    overwrite_logits: bool = False,  # accepted for the common contract; the kernel only reads the logits
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Same contract as `ckd_torch.ckd_rows_torch`: loss [R], stats [R, 4], grad_scale * dloss/dlogits."""
     num_rows, vocab = logits.shape

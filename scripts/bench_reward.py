@@ -128,8 +128,12 @@ def perturb_calls(rng: random.Random, calls: list[dict], tools: list[dict]) -> l
         elif kind == "reorder":
             rng.shuffle(calls)
         elif kind == "wrong_tool" and call:
-            names = [t["name"] for t in tools]  # another of the prompt's tools, sometimes a made-up one
-            call["name"] = rng.choice(names) if rng.random() < 0.8 else call["name"] + "_v2"
+            if rng.random() < 0.8:  # another of the prompt's tools, the values moved to its parameters
+                tool = rng.choice(tools)
+                call["name"] = tool["name"]
+                call["arguments"] = dict(zip(tool_keys(tool), call["arguments"].values()))
+            else:  # a made-up tool
+                call["name"] += "_v2"
     return calls
 
 

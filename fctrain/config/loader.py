@@ -140,8 +140,9 @@ def check_recipe(loaded: LoadedRecipe, recipe_dir: Path) -> None:
     """Cross-field checks: files exist, combinations make sense. Rewrites found paths to absolute ones."""
     r, file = loaded.recipe, loaded.source
     for i, src in enumerate(r.data.sources):
-        if src.format == "synthetic" or src.path == "synthetic":
-            src.format, src.path = "synthetic", "synthetic"
+        builtin = {"synthetic", "bfcl_train"}
+        if src.format in builtin or src.path in builtin:
+            src.format = src.path = src.format if src.format in builtin else src.path
             continue
         if not src.path:
             raise ConfigError(f"{file}: 'data.sources.{i}.path' is empty (a file, a hub id or 'synthetic')")

@@ -46,8 +46,9 @@ class ModelConfig:
 
 @dataclass
 class DataSourceConfig:
-    path: str = opt("", "Local .json/.jsonl/.parquet file, a datasets hub id, or 'synthetic' (built-in generator).")
-    format: str = opt("messages", "Adapter: messages, xlam, toolace, hermes, toolmind, bfcl, synthetic.")
+    path: str = opt("", "Local .json/.jsonl/.parquet file, a datasets hub id, or a built-in source: 'synthetic' "
+                    "(task generator) or 'bfcl_train' (BFCL's never-evaluated exec_*/sql categories).")
+    format: str = opt("messages", "Adapter: messages, xlam, toolace, hermes, toolmind, bfcl, synthetic, bfcl_train.")
     weight: float = opt(
         1.0, "Mixture weight: times each sample is used (0.5 = a random half); a relative share when data.total is set."
     )

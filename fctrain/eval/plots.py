@@ -15,16 +15,17 @@ from fctrain.eval.outputs import AGGREGATE_ORDER  # noqa: E402
 COLORS = ["#9aa5b1", "#2f6fdf", "#e07b39", "#3a9d5d", "#a24ccf"]
 
 
-def _bars(results: dict[str, Any]) -> tuple[list[str], list[float | None]]:
-    """Labels and accuracies: each category, then the BFCL summary scores that could be computed."""
-    labels = list(results["categories"])
-    values = [results["categories"][c]["accuracy"] for c in labels]
+def _bars(results: dict[str, Any]) -> dict[str, tuple[float | None, str]]:
+    """{label: (accuracy, count note)}: each category, then the BFCL summary scores that could be computed."""
+    bars = {}
+    for category, score in results["categories"].items():
+        note = f" ({score['correct']}/{score['total_count']})" if "correct" in score and "total_count" in score else ""
+        bars[category] = (score["accuracy"], note)
     for name in AGGREGATE_ORDER:
         accuracy = results.get("aggregates", {}).get(name, {}).get("accuracy")
         if accuracy is not None:
-            labels.append(name.upper() if name == "overall" else f"{name} (summary)")
-            values.append(accuracy)
-    return labels, values
+            bars[name.upper() if name == "overall" else f"{name} (summary)"] = (accuracy, "")
+    return bars
 
 
 def plot_categories(results: dict[str, Any], path: str | Path, title: str | None = None) -> Path:
@@ -47,9 +48,9 @@ def plot_runs(results_list: list[dict[str, Any]], labels: list[str], path: str |
     rows: list[str] = []
     per_run = []
     for results in results_list:
-        names, values = _bars(results)
-        per_run.append(dict(zip(names, values)))
-        rows += [n for n in names if n not in rows]
+        bars = _bars(results)
+        per_run.append(bars)
+        rows += [n for n in bars if n not in rows]
     # summaries last, in a fixed order, so that side-by-side charts line up
     rows = [r for r in rows if "(summary)" not in r and r != "OVERALL"] + [r for r in rows if "(summary)" in r or r == "OVERALL"]
     n_runs = len(results_list)
@@ -57,17 +58,18 @@ def plot_runs(results_list: list[dict[str, Any]], labels: list[str], path: str |
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) * max(1, n_runs * 0.7) + 1.6))
     for k, (run, label) in enumerate(zip(per_run, labels)):
         ys = [i + (k - (n_runs - 1) / 2) * height for i in range(len(rows))]
-        values = [100 * run[r] if run.get(r) is not None else 0.0 for r in rows]
+        present = [r in run and run[r][0] is not None for r in rows]
+        values = [100 * run[r][0] if ok else 0.0 for r, ok in zip(rows, present)]
         bars = ax.barh(ys, values, height=height * 0.95, label=label, color=COLORS[(k + (n_runs == 1)) % len(COLORS)])
-        for bar, row, value in zip(bars, rows, values):
-            text = f"{value:.1f}%" if run.get(row) is not None else "not run"
+        for bar, row, value, ok in zip(bars, rows, values, present):
+            text = f"{value:.1f}%{run[row][1]}" if ok else "not run"
             ax.text(bar.get_width() + 1, bar.get_y() + bar.get_height() / 2, text, va="center", fontsize=8)
     n_categories = sum(1 for r in rows if "(summary)" not in r and r != "OVERALL")
     if n_categories < len(rows):
         ax.axhline(n_categories - 0.5, color="black", linewidth=0.8, linestyle="--")
     ax.set_yticks(range(len(rows)), rows)
     ax.invert_yaxis()  # first category on top
-    ax.set_xlim(0, 112)
+    ax.set_xlim(0, 118)
     ax.set_xlabel("accuracy (%) judged by BFCL's ast_checker")
     ax.grid(axis="x", alpha=0.3)
     if n_runs > 1:  # above the bars, under the title: never covers a bar

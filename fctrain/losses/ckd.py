@@ -91,7 +91,7 @@ def ckd_loss(
     else:
         from fctrain.losses.ckd_chunked import ckd_loss_chunked
 
-        chunk_rows = _chunk_rows(chunk_size, vocab)
+        chunk_rows = _chunk_rows(chunk_size, vocab, student_logits.device)
         backend = "triton" if impl == "triton" else "torch"
         loss, stats = ckd_loss_chunked(student_logits, inputs, options, backend=backend, chunk_rows=chunk_rows)
     return (loss, _stats_dict(stats, inputs.count)) if return_stats else loss
@@ -141,14 +141,14 @@ def fused_linear_ckd_loss(
         inputs,
         options,
         backend="triton" if impl == "triton" else "torch",
-        chunk_rows=_chunk_rows(chunk_size, vocab),
+        chunk_rows=_chunk_rows(chunk_size, vocab, hidden.device),
     )
     return (loss, _stats_dict(stats, inputs.count)) if return_stats else loss
 
 
-def _chunk_rows(chunk_size: int | None, vocab: int) -> int:
+def _chunk_rows(chunk_size: int | None, vocab: int, device: torch.device) -> int:
     if chunk_size is None:
-        return default_chunk_rows(vocab)
+        return default_chunk_rows(vocab, device)
     if chunk_size < 1:
         raise CKDInputError(f"ckd_loss: chunk_size={chunk_size}; expected a positive number of tokens")
     return int(chunk_size)

@@ -61,6 +61,7 @@ def ckd_chunk(
         kd_ratio=options.kd_ratio,
         grad_scale=grad_scale,
         compute_grad=compute_grad,
+        overwrite_logits=True,  # callers pass a scratch copy (advanced indexing or a fresh matmul)
     )
 
 

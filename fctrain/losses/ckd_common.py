@@ -22,7 +22,9 @@ from fctrain.errors import ConfigError
 KL_TYPES = ("fkl", "rkl", "akl")
 IMPLS = ("auto", "reference", "chunked", "triton")
 STAT_NAMES = ("fkl", "mistake", "entropy", "ce")  # per-token statistics, in this column order
-DEFAULT_CHUNK_ELEMENTS = 2**25  # rows per chunk = this // vocab: ~128 MiB per fp32 [rows, vocab] temporary
+# Rows per chunk = this // vocab. CUDA: ~128 MiB per fp32 [rows, vocab] temporary, ~220 rows for a 152k vocab
+# (enough programs to fill the GPU). CPU: ~32 MiB, ~55 rows (a GEMM that size is still efficient on CPU).
+DEFAULT_CHUNK_ELEMENTS = {"cuda": 2**25, "cpu": 2**23}
 
 
 class CKDInputError(ConfigError, ValueError):
@@ -170,8 +172,8 @@ def compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
-def default_chunk_rows(vocab_size: int) -> int:
-    return max(1, DEFAULT_CHUNK_ELEMENTS // vocab_size)
+def default_chunk_rows(vocab_size: int, device: torch.device) -> int:
+    return max(1, DEFAULT_CHUNK_ELEMENTS.get(device.type, 2**25) // vocab_size)
 
 
 def masked_mean(row_sum: torch.Tensor, count: int) -> torch.Tensor:

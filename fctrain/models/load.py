@@ -108,7 +108,7 @@ def load_model_and_tokenizer(model: Any, *, dtype: str | torch.dtype | None = No
         lm, tok = _from_pretrained(name, opts, torch_dtype, attn, quant_config)
     ensure_tool_template(tok, lm)
     ensure_pad_token(tok, lm)
-    if device is not None:
+    if device is not None and quant_config is None:
         lm.to("cuda" if device == "auto" and on_cuda else "cpu" if device == "auto" else device)
     if not for_training:
         lm.eval().requires_grad_(False)
@@ -150,7 +150,8 @@ def _from_pretrained(name: str, opts: dict, torch_dtype: torch.dtype, attn: str,
     if opts.get("revision"):
         kwargs["revision"] = opts["revision"]
     if quant_config is not None:
-        kwargs["quantization_config"] = quant_config
+        # bitsandbytes weights live on the GPU from the start and cannot be moved with .to() afterwards.
+        kwargs.update(quantization_config=quant_config, device_map={"": torch.cuda.current_device()})
     try:
         tok = AutoTokenizer.from_pretrained(path, **kwargs)
         lm = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, attn_implementation=attn, **kwargs)

@@ -45,6 +45,9 @@ def _reject_constant(name: str):
     raise _Malformed("invalid_json")  # NaN / Infinity are not JSON
 
 
+_JSON = json.JSONDecoder(parse_constant=_reject_constant)  # one decoder: json.loads(**kw) builds one per call
+
+
 def _call_of(obj) -> dict:
     if not isinstance(obj, dict):
         raise _Malformed("call_not_object")
@@ -58,7 +61,7 @@ def _call_of(obj) -> dict:
     arguments = obj["arguments"]
     if isinstance(arguments, str):  # OpenAI-style JSON-encoded arguments: same call, decode it
         try:
-            arguments = json.loads(arguments, parse_constant=_reject_constant)
+            arguments = _JSON.decode(arguments)
         except (ValueError, RecursionError):
             raise _Malformed("bad_arguments") from None
     if not isinstance(arguments, dict):
@@ -69,7 +72,7 @@ def _call_of(obj) -> dict:
 def parse_call_body(body: str) -> list[dict]:
     """The calls in one `<tool_call>` body (an object, or a list of objects); raises _Malformed."""
     try:
-        obj = json.loads(body, parse_constant=_reject_constant)
+        obj = _JSON.decode(body)
     except (ValueError, RecursionError):
         raise _Malformed("invalid_json") from None
     if isinstance(obj, list):
@@ -98,6 +101,8 @@ def _split_think(text: str, think: bool) -> tuple[str | None, str]:
 
 def _split_calls(answer: str) -> tuple[str, list[dict]]:
     """(content without call blocks, calls); raises _Malformed."""
+    if CALL_OPEN not in answer and CALL_CLOSE not in answer:
+        return answer.strip(), []  # a plain reply: the common case, no scan needed
     pieces, calls = [], []
     pos, body_start = 0, None  # body_start is set while inside a block
     for m in _CALL_TAG.finditer(answer):

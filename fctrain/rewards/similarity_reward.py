@@ -133,11 +133,16 @@ def similarity_rewards(completions: Sequence[str], references: Sequence[dict], t
                        *, think: bool = True, device: str = "cpu") -> list[RewardResult]:
     """STAR's reward for a batch. `device="cuda"` computes all ROUGE-L LCS lengths with the Triton kernel."""
     check_batch(completions, references, tools_list)
-    allowed_by_tools: dict[int, dict[str, frozenset[str]]] = {}  # GRPO groups share one tools list object
+    # A GRPO group's completions share one reference and one tools object: read each once per batch
+    # (keyed by id(); the objects stay alive in the argument lists for the whole call).
+    allowed_by_tools: dict[int, dict[str, frozenset[str]]] = {}
+    ref_by_id: dict[int, Reference] = {}
     results: list[RewardResult | None] = []
     to_score = []
     for completion, reference, tools in zip(completions, references, tools_list):
-        ref = read_reference(reference)
+        ref = ref_by_id.get(id(reference))
+        if ref is None:
+            ref = ref_by_id[id(reference)] = read_reference(reference)
         parsed = parse_completion(completion, think=think)
         allowed = allowed_by_tools.get(id(tools))
         if allowed is None:

@@ -9,7 +9,7 @@
     S_max     = 1 + |G| + sum_{g in G} |keys(g)|
 G = reference calls, P = predicted calls. A text-reply reference has G empty, so a prediction without
 calls gets R_correct = 3 and one with calls -3. A completion that does not parse gets R_format = 0 and
-R_correct = -3. The best matching is exact (DP over subsets of G) up to 12 reference calls, greedy beyond.
+R_correct = -3. The best matching is exact (DP over subsets of G) up to 8 reference calls, greedy beyond.
 `score` = (R_correct + 3) / 6 in [0, 1].
 """
 
@@ -22,7 +22,7 @@ from fctrain.rewards.parsing import parse_completion
 from fctrain.rewards.reference import read_reference
 from fctrain.rewards.result import RewardResult, check_batch
 
-_EXACT_MATCHING_MAX = 12
+_EXACT_MATCHING_MAX = 8  # 2**8 subset states per predicted call
 
 
 def _same_value(a, b) -> bool:
@@ -54,6 +54,8 @@ def best_matching(weights: list[list[float]]) -> float:
         return total
     best = {0: 0.0}  # used-columns bitmask -> best total so far
     for row in weights:
+        if not any(w > 0 for w in row):
+            continue  # a prediction that matches nothing leaves every state as it is
         nxt = dict(best)
         for mask, total in best.items():
             for j in range(n_cols):

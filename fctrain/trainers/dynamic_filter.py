@@ -106,7 +106,7 @@ class GroupSelector:
             raise ValueError(f"only {len(self.groups)} groups were generated for a batch of {self.target}")
         rejected = sorted((g for g in self.groups if not g.kept),
                           key=lambda g: (-g.reward_std, abs(g.mean_score - 0.5), g.round, g.index))
-        return kept + rejected[:short], short
+        return sorted(kept + rejected[:short], key=lambda g: (g.round, g.index)), short
 
 
 def groups_to_request(deficit: int, kept: int, generated: int, cap: int, *, min_rate: float = 0.25) -> int:

@@ -87,6 +87,9 @@ class GRPOStageConfig:
             raise ConfigError(f"grpo.kl_estimator must be k1, k2 or k3 (got {self.kl_estimator!r})")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ConfigError(f"grpo.warmup_ratio must be in [0, 1) (got {self.warmup_ratio})")
+        from fctrain.rewards import combine_rewards
+
+        combine_rewards(self.rewards)  # unknown names or bad weights fail at `fctrain validate`, not mid-run
         for name in ("rollout_batch_size", "train_batch_size", "per_device_train_batch_size", "max_new_tokens"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"grpo.{name} must be >= 1 (got {getattr(self, name)})")

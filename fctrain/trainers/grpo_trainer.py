@@ -73,6 +73,7 @@ class StarGRPOTrainer(GRPOTrainer):
 
     def _generate_and_score_completions(self, inputs):
         if not self.model.training:  # evaluation: TRL's path, no filtering
+            self._round_scored = []
             return super()._generate_and_score_completions(inputs)
         G = self.num_generations
         if len(inputs) % G:
@@ -82,7 +83,12 @@ class StarGRPOTrainer(GRPOTrainer):
         rounds, scored_rounds, batch_inputs = [], [], inputs
         while True:
             self._round_scored = []
-            rounds.append(super()._generate_and_score_completions(batch_inputs))
+            scored = super()._generate_and_score_completions(batch_inputs)
+            # TRL's advantages (over the unfiltered round) are replaced by the raw rewards, which then travel
+            # with their rows through take_rows; advantages are computed after selection.
+            scored["advantages"] = torch.tensor([float(s.reward) for s in self._round_scored],
+                                                device=scored["advantages"].device)
+            rounds.append(scored)
             scored_rounds.append(self._round_scored)
             selector.add_round([float(s.score) for s in self._round_scored],
                                [float(s.reward) for s in self._round_scored])
@@ -91,14 +97,13 @@ class StarGRPOTrainer(GRPOTrainer):
                 break
             request = groups_to_request(selector.deficit, selector.kept, len(selector.groups), cap=target)
             batch_inputs = self._draw_groups(self._global_max(request))
-        picked, padded = selector.select()
+        picked, padded = selector.select()  # in generation order: the order take_rows lays rows out in
         rows_per_round = [[] for _ in rounds]
         for g in picked:
             rows_per_round[g.round].extend(range(g.index * G, (g.index + 1) * G))
         batch = take_rows(rounds, rows_per_round, self._tokenizer.pad_token_id)
         kept_scored = [scored_rounds[g.round][g.index * G + j] for g in picked for j in range(G)]
-        rewards = torch.tensor([float(s.reward) for s in kept_scored], device=batch["advantages"].device)
-        batch["advantages"] = group_advantages(rewards, G, self.advantage_norm)
+        batch["advantages"] = group_advantages(batch["advantages"], G, self.advantage_norm)
         mask = batch["completion_mask"] * batch.get("tool_mask", 1)
         batch["num_items_in_batch"] = self.accelerator.gather(mask.sum()).sum()
         self._log_rollout_metrics(selector, padded, [s for r in scored_rounds for s in r], kept_scored)
@@ -136,14 +141,14 @@ class StarGRPOTrainer(GRPOTrainer):
 
     def _compute_loss(self, model, inputs):
         beta = self.beta
-        if beta == 0.0:
-            return super()._compute_loss(model, inputs)
         self.beta = 0.0  # TRL would add its k3 term; ours is added below with the configured estimator
         try:
             loss = super()._compute_loss(model, inputs)
         finally:
             self.beta = beta
-        logps, self._policy_logps = self._policy_logps, None
+        logps, self._policy_logps = self._policy_logps, None  # do not keep the autograd graph alive
+        if beta == 0.0:
+            return loss
         mask = inputs["completion_mask"] * inputs.get("tool_mask", 1)
         per_token_kl = kl_penalty(logps, inputs["ref_per_token_logps"], self.kl_estimator)
         training = self.model.training

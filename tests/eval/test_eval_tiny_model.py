@@ -61,3 +61,20 @@ def test_evaluate_heldout_scores_with_rewards(tiny_tok):
     assert results["similarity"] == pytest.approx(0.5)
     assert results["format_failure_rate"] == pytest.approx(0.5)
     assert results["similarity_reward"] == pytest.approx(0.0)  # (1 + -1) / 2
+
+
+def test_eval_stage_writes_metrics(tmp_path):
+    from fctrain.config.schema import ModelConfig, Recipe
+    from fctrain.eval.stage import EvalStageConfig, run_eval
+    from fctrain.stages.context import StageContext
+    from fctrain.testing import canonical_samples
+
+    val = tmp_path / "val.jsonl"
+    val.write_text("".join(json.dumps(s) + "\n" for s in canonical_samples()[:2]))
+    recipe = Recipe(model=ModelConfig(name_or_path="tiny-qwen3"), device="cpu")
+    ctx = StageContext(run_dir=tmp_path, stage_dir=tmp_path / "00-eval", recipe=recipe, outputs={"val_path": str(val)})
+    out = run_eval(ctx, EvalStageConfig(categories=["irrelevance"], limit=1, max_new_tokens=2, heldout_samples=2))
+    metrics = out["metrics"]
+    assert metrics["bfcl_irrelevance"] == 1.0 and metrics["bfcl_overall"] == 1.0
+    assert {"heldout_similarity", "heldout_exact_match"} <= set(metrics)
+    assert (tmp_path / "00-eval" / "results.json").exists() and (tmp_path / "00-eval" / "heldout.json").exists()

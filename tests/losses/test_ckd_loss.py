@@ -173,9 +173,13 @@ def test_non_contiguous_logits_and_no_mistake_term(ckd_case, run_loss, impl):
 def test_no_grad_inputs_return_the_same_value(ckd_case):
     case = ckd_case()
     args = (case.logits, case.teacher_logprobs, case.teacher_ids, case.mask)
+    before = case.logits.clone()
     with torch.no_grad():
         value = ckd_loss(*args, top_m=8, impl="chunked")
     torch.testing.assert_close(value, ckd_loss(*args, top_m=8, impl="reference"), rtol=1e-12, atol=1e-12)
+    ckd_loss(case.logits.reshape(-1, 300), case.teacher_logprobs.reshape(-1, 8),
+             case.teacher_ids.reshape(-1, 8), None, top_m=8, impl="chunked")
+    assert torch.equal(case.logits, before)  # the chunked path works on copies of the rows, never in place
 
 
 @pytest.mark.parametrize("impl", ["reference", "chunked", "auto"])

@@ -148,3 +148,24 @@ def test_real_xlam_samples(tiny_tok, shared_data_dir):
         r = render_chat(tiny_tok, sample)
         expected = [assistant_text(m) + IM_END for m in assistant_messages(sample)]
         assert masked_spans(tiny_tok, r) == expected, sample["id"]
+
+
+def test_split_prompt_reference(tiny_tok, tool_samples):
+    from fctrain.errors import DataError
+    from fctrain.render import reference_of, split_prompt_reference
+
+    multi = next(s for s in tool_samples if s["id"] == "multi-turn")
+    prompt, ref = split_prompt_reference(multi)
+    assert ref is multi["messages"][-1] and prompt["messages"] == multi["messages"][:-1]
+    assert prompt["tools"] == multi["tools"] and reference_of(multi) is ref
+    # Ending with a tool result: the reference is the last assistant turn, the prompt stops before it.
+    upto_tool = {**multi, "messages": multi["messages"][:3]}
+    prompt, ref = split_prompt_reference(upto_tool)
+    assert ref is multi["messages"][1] and len(prompt["messages"]) == 1
+    # No assistant message at all: the whole conversation is the prompt.
+    question = {**multi, "messages": multi["messages"][:1]}
+    assert split_prompt_reference(question)[1] is None
+    assert render_prompt(tiny_tok, question).endswith("Is it warm in Lima?<|im_end|>\n<|im_start|>assistant\n"
+                                                      "<think>\n\n</think>\n\n")
+    with pytest.raises(DataError, match="messages"):
+        render_chat(tiny_tok, {"id": "empty", "messages": [], "tools": []})

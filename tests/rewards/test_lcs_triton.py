@@ -40,12 +40,12 @@ def test_references_agree():
 
 def check_kernel_matches_cpu_path_at_word_boundaries(interpreted):
     rng = random.Random(1)
-    lengths = [0, 1, 5, 63, 64, 65, 127, 128, 129, 200]
+    lengths = [0, 1, 63, 64, 65, 128, 129, 200]
     rows_a = [[rng.randint(0, 2) for _ in range(m)] for m in lengths]
-    rows_b = [[rng.randint(0, 2) for _ in range(rng.randint(0, 12))] for _ in lengths]
+    rows_b = [[rng.randint(0, 2) for _ in range(rng.randint(0, 8))] for _ in lengths]
     # runs of one symbol make the additions carry across whole words
     rows_a += [[7] * 130, [1, 2] * 70, [5] * 64 + [6] * 64 + [5]]
-    rows_b += [[7] * 9, [2, 1] * 5, [6, 5, 6, 5, 5]]
+    rows_b += [[7] * 6, [2, 1] * 3, [6, 5, 6, 5, 5]]
     rows_b[1] = []  # empty b
     args = batch(rows_a, rows_b)
     got = interpreted.lcs_lengths(*args, impl="triton")
@@ -65,8 +65,8 @@ def check_rouge_batch_through_the_kernel_equals_rapidfuzz_path(interpreted):
 
     rng = random.Random(2)
     words = "run runs running the a of fox foxes hotel hotels paris rome 1 2".split()
-    pairs = [(" ".join(rng.choices(words, k=rng.randint(0, 12))), " ".join(rng.choices(words, k=rng.randint(0, 70))))
-             for _ in range(12)]
+    pairs = [(" ".join(rng.choices(words, k=rng.randint(0, 8))), " ".join(rng.choices(words, k=rng.randint(0, 70))))
+             for _ in range(8)]
     assert rouge_l_f1_batch(pairs, impl="triton") == [rouge_l_f1(p, r) for p, r in pairs]
 
 

@@ -114,3 +114,16 @@ def test_hf_generate_path_runs(tmp_path, tok):
     result = rollouts.rollout_teacher(tiny_model(seed=0), tok, make_samples(2), tmp_path / "r.jsonl", n=2,
                                       max_new_tokens=6, think=False, batch_size=2, seed=0, progress=False)
     assert result["prompts"] == 2 and result["kept"] + result["rejected"] == 4
+
+
+def test_fallback_to_reference_when_nothing_is_valid(tmp_path, tok):
+    samples = make_samples(2)
+    garbage = lambda prompts, n: [["no think, no call"] * n for _ in prompts]  # noqa: E731
+    out = tmp_path / "r.jsonl"
+    strict = rollouts.rollout_teacher(None, tok, samples, out, n=2, generate_fn=garbage, progress=False)
+    assert strict["kept"] == 0 and strict["rejected"] == 4 and out.read_text() == ""
+    loose = rollouts.rollout_teacher(None, tok, samples, tmp_path / "f.jsonl", n=2, generate_fn=garbage,
+                                     fallback_to_reference=True, progress=False)
+    assert loose["reference_fallback"] == 2 and loose["kept"] == 0 and loose["rejected"] == 4
+    rows = read_jsonl(tmp_path / "f.jsonl")
+    assert [r["id"] for r in rows] == ["s-0-ref", "s-1-ref"] and rows[0]["messages"] == samples[0]["messages"]

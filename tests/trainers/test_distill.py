@@ -155,17 +155,26 @@ def stage_ctx(tmp_path, name, model_dirs, samples, outputs=None):
 
 
 @pytest.mark.slow
-def test_stages_cache_then_ckd_reuse_and_refuse(tmp_path, model_dirs, samples):
+def test_stages_rollout_cache_ckd_reuse_and_refuse(tmp_path, model_dirs, samples):
+    from fctrain.data import read_jsonl
+
+    rollout_cfg = distill.RolloutStageConfig(n=2, max_new_tokens=4, fallback_to_reference=True)
+    rolled = distill.run_rollout(stage_ctx(tmp_path / "run1", "01-rollout", model_dirs, samples[:4]), rollout_cfg)
+    assert rolled["metrics"]["prompts"] == 4  # an untrained teacher: kept or fallback, every prompt counted
+    data = read_jsonl(rolled["data_path"])
+    assert {r["source_id"] for r in data} == {s["id"] for s in samples[:4]}
+
     shared = tmp_path / "shared-cache"
     cache_cfg = distill.CacheTeacherStageConfig(k=K, max_target_tokens=24, cache_dir=str(shared))
-    first = distill.run_cache_teacher(stage_ctx(tmp_path / "run1", "01-cache", model_dirs, samples), cache_cfg)
-    assert not first["metrics"]["reused"] and first["metrics"]["n_samples"] == len(samples)
-    again = distill.run_cache_teacher(stage_ctx(tmp_path / "run2", "01-cache", model_dirs, samples), cache_cfg)
+    first = distill.run_cache_teacher(stage_ctx(tmp_path / "run1", "02-cache", model_dirs, data), cache_cfg)
+    assert not first["metrics"]["reused"] and first["metrics"]["n_samples"] == len(data)
+    again = distill.run_cache_teacher(stage_ctx(tmp_path / "run2", "02-cache", model_dirs, data), cache_cfg)
     assert again["metrics"]["reused"] and again["cache_dir"] == first["cache_dir"]
+    samples = data
 
     ckd_cfg = distill.CKDStageConfig(top_m=50, max_target_tokens=24, max_steps=3, learning_rate=1e-3,
                                      gradient_checkpointing=True)
-    ctx = stage_ctx(tmp_path / "run2", "02-ckd", model_dirs, samples, {"cache_dir": again["cache_dir"]})
+    ctx = stage_ctx(tmp_path / "run2", "03-ckd", model_dirs, samples, {"cache_dir": again["cache_dir"]})
     result = distill.run_ckd(ctx, ckd_cfg)
     assert (Path(result["model_path"]) / "config.json").exists()
     assert "loss_first" in result["metrics"]

@@ -9,9 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
 import torch
 
 WORDS = ["<pad>", "<eos>", "a", "b", "c", "d", "e", "f", "g", "h", "q"]
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny matmuls: one thread is faster, and far faster when other test processes share the cores."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -114,3 +126,48 @@ def test_k3_through_our_kl_path_equals_trls_loss(tmp_path):
         # and k2 differs from k3 on the same inputs (the estimator really is swapped)
         trainer.kl_estimator = "k2"
         assert not torch.allclose(trainer._compute_loss(trainer.model, inputs), theirs), loss_type
+
+
+def test_filter_rounds_keep_resample_pad_and_align_rewards_with_rows(tmp_path, monkeypatch):
+    """TRL's round is faked (scores chosen per row) to check the trainer's use of the filter end to end."""
+    from trl import GRPOTrainer
+
+    from fctrain.trainers.grpo_math import group_advantages
+
+    trainer = _trainer(tmp_path, max_steps=1, lr=1e-3)  # 16 rows per rank = 2 groups of 8, max 2 extra rounds
+    trainer.filter_spec = type(trainer.filter_spec)(max_extra_rounds=1)
+    trainer.scorer = lambda completions, columns: [
+        Scored(float(c.split()[1]), max(0.0, float(c.split()[1]))) for c in completions]
+    scripted = iter([
+        [0.0] * 8 + [0.0, 1.0] * 4,  # round 0: group 0 all wrong (rejected), group 1 mixed (kept)
+        [1.0] * 8 + [-1.0, 0.0] * 4,  # round 1: all right (rejected); scores all 0 but rewards differ (rejected)
+    ])
+    calls = []
+
+    def fake_round(self, inputs):
+        rewards = next(scripted)
+        assert len(inputs) == len(rewards)
+        r = len(calls)
+        calls.append(len(inputs))
+        completions = [f"row {x}" for x in rewards]
+        self.reward_funcs[0](prompts=[x["prompt"] for x in inputs], completions=completions)
+        n = len(inputs)
+        return {"prompt_ids": torch.full((n, 2), 3), "prompt_mask": torch.ones(n, 2, dtype=torch.long),
+                "completion_ids": torch.tensor([[100 * r + i, 0] for i in range(n)]),  # row identity
+                "completion_mask": torch.tensor([[1, 0]] * n), "advantages": torch.zeros(n),
+                "num_items_in_batch": torch.tensor(n)}
+
+    monkeypatch.setattr(GRPOTrainer, "_generate_and_score_completions", fake_round)
+    trainer.model.train()
+    inputs = [{"prompt": "q b c"}] * 8 + [{"prompt": "q d e"}] * 8
+    batch = trainer._generate_and_score_completions(inputs)
+    assert calls == [16, 16]  # pass rate 1/2 so far -> a deficit of 1 group asks for 2
+    # kept: round 0 group 1; padding: round 1 group 1 (the rejected group whose rewards differ)
+    assert batch["completion_ids"][:, 0].tolist() == list(range(8, 16)) + list(range(108, 116))
+    assert batch["completion_ids"].shape == (16, 1)  # the shared padding column was trimmed
+    expected = group_advantages(torch.tensor([0.0, 1.0] * 4 + [-1.0, 0.0] * 4), 8, "group")
+    torch.testing.assert_close(batch["advantages"], expected)
+    assert batch["num_items_in_batch"].item() == 16
+    m = trainer._metrics["train"]
+    assert m["filter/kept_fraction"] == [0.25] and m["filter/padded_fraction"] == [0.5]
+    assert m["filter/extra_rounds"] == [1.0] and m["batch/score_mean"] == [0.25]

@@ -85,6 +85,8 @@ def test_batch_plan_matches_star_and_rejects_partial_groups():
         plan_batches(GRPOStageConfig(train_batch_size=100), world_size=1)
     with pytest.raises(ConfigError, match="num_generations"):
         GRPOStageConfig(num_generations=1)
+    with pytest.raises(ConfigError, match="simlarity"):
+        GRPOStageConfig(rewards={"simlarity": 1.0})
 
 
 def test_dataset_rows_hold_prompt_reference_and_tools():
