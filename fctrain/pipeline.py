@@ -33,26 +33,10 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _synthetic(src) -> list[dict]:
-    from fctrain.data import generate_tasks
-
-    return generate_tasks(src.n, seed=src.seed)
-
-
-def _bfcl_train(src) -> list[dict]:
-    from fctrain.eval.bfcl_data import bfcl_training_pool
-
-    return bfcl_training_pool()[: src.max_samples]
-
-
-# Offline sources built into fctrain (data.sources[].path/format): the synthetic task generator, and BFCL's
-# categories that are never evaluated (exec_*, sql), with any question text equal to an eval question removed.
-BUILTIN_SOURCES = {"synthetic": _synthetic, "bfcl_train": _bfcl_train}
-
-
 def prepare_data(loaded: LoadedRecipe, run_dir: Path) -> dict[str, Any]:
     """Load every source with its adapter, mix by weight, dedup, split by id hash; write JSONL files."""
     from fctrain.data import load_source, mix_sources, split_train_val, write_jsonl
+    from fctrain.data.builtin_sources import BUILTIN_SOURCES
     from fctrain.data.sources import LoadResult
 
     cfg, seed = loaded.recipe.data, loaded.recipe.seed

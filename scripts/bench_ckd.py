@@ -151,7 +151,7 @@ def run_all(args):
     table = markdown_table(results)
     print(table)
     if args.write_docs:
-        write_section(section_text(args, table))
+        write_section(section_text(args, table + target_line(results)))
         print(f"wrote the '{SECTION}' section of {DOCS}")
 
 
@@ -176,6 +176,17 @@ def markdown_table(results):
         lines.append(f"| {r['n']} | {r['method']} | {r['seconds']:.2f} | {r['peak_extra_bytes'] / 2**20:.0f} | "
                      f"{ratio} | {loss} |")
     return "\n".join(lines)
+
+
+def target_line(results):
+    """Issue target: fused-linear peak extra memory at N=4096 at most 1/10 of naive's."""
+    rows = {(r["method"], r["n"]): r for r in results if "error" not in r}
+    fused, naive = rows.get(("fused", 4096)), rows.get(("naive", 4096))
+    if not (fused and naive):
+        return ""
+    ratio = fused["peak_extra_bytes"] / naive["peak_extra_bytes"]
+    verdict = "met" if ratio <= 0.1 else "NOT met"
+    return f"\n\nTarget (fused-linear peak extra memory at N=4096 <= 1/10 of naive): {ratio:.3f}, {verdict}."
 
 
 def machine_description(args):
@@ -206,7 +217,8 @@ Peak extra memory: above the inputs (hidden, W, teacher top-k), measured in a fr
 it includes the gradients produced (grad_W alone is V x hidden x {4 if args.dtype == "float32" else 2} bytes
 = {args.vocab * args.hidden * (4 if args.dtype == "float32" else 2) / 2**20:.0f} MiB, for every method).
 `naive` is the full-vocab log_softmax + student top-m approach of STAR's published code; `matmul` is the
-lm_head matmuls alone (the compute floor). {gpu_note}
+lm_head matmuls alone (the compute floor). Times are wall-clock; on a shared machine they are indicative
+only. {gpu_note}{" " + args.note if args.note else ""}
 
 {table}
 
@@ -241,6 +253,7 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=None, help="untimed runs first (default: CPU 0, GPU 2)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--write-docs", action="store_true", help=f"replace the '{SECTION}' section of {DOCS}")
+    parser.add_argument("--note", default="", help="a sentence added to the docs section (e.g. machine load)")
     parser.add_argument("--child", nargs=2, metavar=("METHOD", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.device is None:

@@ -17,6 +17,7 @@ import yaml
 
 from fctrain.config.schema import Recipe
 from fctrain.config.typed_dict import from_dict
+from fctrain.data.builtin_sources import BUILTIN_SOURCES
 from fctrain.errors import ConfigError
 
 
@@ -140,9 +141,8 @@ def check_recipe(loaded: LoadedRecipe, recipe_dir: Path) -> None:
     """Cross-field checks: files exist, combinations make sense. Rewrites found paths to absolute ones."""
     r, file = loaded.recipe, loaded.source
     for i, src in enumerate(r.data.sources):
-        builtin = {"synthetic", "bfcl_train"}
-        if src.format in builtin or src.path in builtin:
-            src.format = src.path = src.format if src.format in builtin else src.path
+        if src.format in BUILTIN_SOURCES or src.path in BUILTIN_SOURCES:
+            src.format = src.path = src.format if src.format in BUILTIN_SOURCES else src.path
             continue
         if not src.path:
             raise ConfigError(f"{file}: 'data.sources.{i}.path' is empty (a file, a hub id or 'synthetic')")

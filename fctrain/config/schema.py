@@ -46,16 +46,16 @@ class ModelConfig:
 
 @dataclass
 class DataSourceConfig:
-    path: str = opt("", "Local .json/.jsonl/.parquet file, a datasets hub id, or a built-in source: 'synthetic' "
-                    "(task generator) or 'bfcl_train' (BFCL's never-evaluated exec_*/sql categories).")
-    format: str = opt("messages", "Adapter: messages, xlam, toolace, hermes, toolmind, bfcl, synthetic, bfcl_train.")
+    path: str = opt("", "Local .json/.jsonl/.parquet file, a datasets hub id, or a built-in source: synthetic, "
+                    "bfcl_train, bfcl_train_irrelevance (see fctrain/data/builtin_sources.py).")
+    format: str = opt("messages", "Adapter: messages, xlam, toolace, hermes, toolmind, bfcl (or a built-in source name).")
     weight: float = opt(
         1.0, "Mixture weight: times each sample is used (0.5 = a random half); a relative share when data.total is set."
     )
     split: str = opt("train", "Split name for hub datasets.")
     max_samples: int | None = opt(None, "Read at most this many samples from the source.")
-    n: int = opt(256, "Number of samples to generate (format: synthetic only).")
-    seed: int = opt(0, "Generator seed (format: synthetic only).")
+    n: int = opt(256, "Number of samples to generate (built-in generated sources only).")
+    seed: int = opt(0, "Generator seed (built-in generated sources only).")
 
 
 @dataclass

@@ -36,8 +36,8 @@ def run_eval(ctx, cfg: EvalStageConfig) -> dict:
     render = dict(template=recipe.template.name, think=recipe.template.think)
     results = evaluate_bfcl(
         model, tokenizer, categories=cfg.categories, limit=cfg.limit, seed=cfg.seed, out_dir=ctx.stage_dir,
-        batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, model_name=str(getattr(source, "name_or_path", source)),
-        **render,
+        batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, progress=True,
+        model_name=str(getattr(source, "name_or_path", source)), **render,
     )
     metrics = {f"bfcl_{name}": agg["accuracy"] for name, agg in results["aggregates"].items()}
     metrics.update({f"bfcl_{c}": s["accuracy"] for c, s in results["categories"].items()})
@@ -48,6 +48,6 @@ def run_eval(ctx, cfg: EvalStageConfig) -> dict:
         samples = read_jsonl(val_path)[: cfg.heldout_samples]
         if samples:
             heldout = evaluate_heldout(model, tokenizer, samples, out_dir=ctx.stage_dir, batch_size=cfg.batch_size,
-                                       max_new_tokens=cfg.max_new_tokens, **render)
+                                       max_new_tokens=cfg.max_new_tokens, progress=True, **render)
             metrics.update({f"heldout_{k}": heldout[k] for k in ("similarity", "exact_match", "format_failure_rate")})
     return {"metrics": metrics, "eval_dir": str(ctx.stage_dir)}

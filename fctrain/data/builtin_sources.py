@@ -1,0 +1,35 @@
+"""Offline data sources built into fctrain, named in a recipe as `data.sources[].path` (or format):
+
+    synthetic               the deterministic tool-calling task generator (fctrain.data.synthetic); n, seed
+    bfcl_train              BFCL's never-evaluated categories (exec_*, sql): 340 samples, with any question
+                            whose text equals an evaluation question removed; max_samples
+    bfcl_train_irrelevance  n irrelevance samples made from bfcl_train by tool swapping (fctrain.data.irrelevance)
+"""
+
+from __future__ import annotations
+
+
+def _synthetic(src) -> list[dict]:
+    from fctrain.data.synthetic import generate_tasks
+
+    return generate_tasks(src.n, seed=src.seed)
+
+
+def _bfcl_train(src) -> list[dict]:
+    from fctrain.eval.bfcl_data import bfcl_training_pool
+
+    return bfcl_training_pool()[: src.max_samples]
+
+
+def _bfcl_train_irrelevance(src) -> list[dict]:
+    from fctrain.data.irrelevance import swap_tools_irrelevance
+    from fctrain.eval.bfcl_data import bfcl_training_pool
+
+    return swap_tools_irrelevance(bfcl_training_pool(), src.n, seed=src.seed)
+
+
+BUILTIN_SOURCES = {
+    "synthetic": _synthetic,
+    "bfcl_train": _bfcl_train,
+    "bfcl_train_irrelevance": _bfcl_train_irrelevance,
+}
