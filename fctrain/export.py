@@ -1,7 +1,10 @@
 """`fctrain export RUN_DIR --merge`: the run's final model as a plain Hugging Face checkpoint.
 
 A LoRA/QLoRA run saves adapters (adapter_config.json); --merge folds them into the base weights with PEFT's
-merge_and_unload so the result loads with AutoModelForCausalLM alone.
+merge_and_unload so the result loads with AutoModelForCausalLM alone. The base is loaded in full precision
+for the merge, also after QLoRA: the adapters were trained against the NF4-rounded base, and adding them to
+the unrounded weights is QLoRA's own export (merging into NF4 weights would round the update away). A model
+saved in 4-bit is dequantised. The export is written to a temporary folder and renamed.
 """
 
 from __future__ import annotations
@@ -24,8 +27,27 @@ def final_model_path(run_dir: Path) -> Path:
     return Path(paths[-1])
 
 
-def export_run(run_dir: str, out: str | None = None, merge: bool = False) -> Path:
+def _plain(model):
+    """Drop bitsandbytes quantisation (if any): a plain float checkpoint loads anywhere."""
+    if getattr(model, "hf_quantizer", None) is not None or getattr(model.config, "quantization_config", None):
+        model = model.dequantize()
+    return model
+
+
+def merged_adapter_model(adapter_dir: Path):
+    """Base (full precision) + adapters from `adapter_dir`, merged into one plain transformers model."""
     import torch
+    from peft import AutoPeftModelForCausalLM
+
+    base = json.loads((adapter_dir / "adapter_config.json").read_text()).get("base_model_name_or_path")
+    try:
+        model = AutoPeftModelForCausalLM.from_pretrained(str(adapter_dir), dtype=torch.float32)
+    except OSError as e:
+        raise FctrainError(f"{adapter_dir}: cannot load the adapters' base model {base!r}: {e}") from e
+    return _plain(model.merge_and_unload())
+
+
+def export_run(run_dir: str, out: str | None = None, merge: bool = False) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     src = final_model_path(Path(run_dir))
@@ -35,15 +57,9 @@ def export_run(run_dir: str, out: str | None = None, merge: bool = False) -> Pat
     is_adapter = (src / "adapter_config.json").exists()
     if is_adapter and not merge:
         shutil.copytree(src, tmp)
-    elif is_adapter:
-        from peft import AutoPeftModelForCausalLM
-
-        model = AutoPeftModelForCausalLM.from_pretrained(str(src), dtype=torch.float32)
-        model = model.merge_and_unload()
-        model.save_pretrained(str(tmp))
-        AutoTokenizer.from_pretrained(str(src)).save_pretrained(str(tmp))
     else:
-        AutoModelForCausalLM.from_pretrained(str(src)).save_pretrained(str(tmp))
+        model = merged_adapter_model(src) if is_adapter else _plain(AutoModelForCausalLM.from_pretrained(str(src)))
+        model.save_pretrained(str(tmp))
         AutoTokenizer.from_pretrained(str(src)).save_pretrained(str(tmp))
     if dst.exists():
         shutil.rmtree(dst)

@@ -2,6 +2,11 @@
 
     run_dir/data/{train,val}.jsonl   canonical samples after adapters, mixing, dedup and split
     run_dir/01-sft/outputs.json      written last by a finished stage; `resume: auto` skips such stages
+
+Under torchrun every rank runs this same function: rank 0 picks the run directory and tells the others,
+writes every shared file (run files, data, outputs.json, summary.json) while they wait at a barrier, and
+hands its stage outputs to all ranks, so every rank continues from the same paths. Training stages run on
+all ranks; MAIN_RANK_STAGES run on rank 0 alone (the others wait for its result).
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ from rich.table import Table
 
 from fctrain.config.loader import LoadedRecipe
 from fctrain.config.typed_dict import to_dict
+from fctrain.distributed import ranks
+from fctrain.errors import FctrainError
 from fctrain.run_dir import atomic_write_json, choose_run_dir, write_run_files
 from fctrain.stages.context import StageContext
 from fctrain.stages.registry import stage_runner
 
-console = Console(stderr=True)
+console = Console(stderr=True, quiet=not ranks.is_main())  # one copy of the progress messages, not one per rank
+MAIN_RANK_STAGES = frozenset({"cache_teacher", "eval"})  # one pass over the data, written to one place
 
 
 def seed_everything(seed: int) -> None:
@@ -72,16 +80,40 @@ def _stage_dir(run_dir: Path, i: int, kind: str) -> Path:
     return run_dir / f"{i + 1:02d}-{kind}"
 
 
-def run_recipe(loaded: LoadedRecipe, argv: list[str] | None = None) -> dict[str, Any]:
+def _start_run(loaded: LoadedRecipe, argv: list[str] | None) -> Path:
+    """Rank 0 picks the run directory (suffixing a taken one) and writes the run files; every rank gets its path."""
     r = loaded.recipe
-    run_dir = choose_run_dir(r.output_dir, r.name, r.resume).resolve()
-    config = to_dict(r)
-    config["stages"] = [{"type": kind, **to_dict(cfg)} for kind, cfg in loaded.stages]
-    write_run_files(run_dir, config, r.seed, argv)
-    console.print(f"[bold]run directory[/]: {run_dir}")
+    run_dir = None
+    if ranks.is_main():
+        run_dir = choose_run_dir(r.output_dir, r.name, r.resume).resolve()
+        config = to_dict(r)
+        config["stages"] = [{"type": kind, **to_dict(cfg)} for kind, cfg in loaded.stages]
+        write_run_files(run_dir, config, r.seed, argv)
+    run_dir = ranks.broadcast_object(run_dir)
+    if not (run_dir / "config.yaml").is_file():  # only reachable on another node
+        raise FctrainError(f"rank {ranks.rank()}: {run_dir}/config.yaml written by rank 0 is not visible here; "
+                           "in a multi-node run output_dir must be on a filesystem every node shares")
+    return run_dir
+
+
+def _run_stage(kind: str, cfg: Any, ctx: StageContext) -> dict[str, Any]:
+    """Every rank runs the stage (or rank 0 alone, for MAIN_RANK_STAGES); all ranks return rank 0's result."""
+    if kind in MAIN_RANK_STAGES:
+        return ranks.on_main(lambda: stage_runner(kind)(ctx, cfg) or {})
+    return ranks.broadcast_object(stage_runner(kind)(ctx, cfg) or {})
+
+
+def run_recipe(loaded: LoadedRecipe, argv: list[str] | None = None) -> dict[str, Any]:
+    from fctrain.distributed import prepare_process
+
+    r = loaded.recipe
+    prepare_process(r)  # torchrun: join the process group before any rank touches the run directory
+    run_dir = _start_run(loaded, argv)
+    console.print(f"[bold]run directory[/]: {run_dir}" +
+                  (f" ({ranks.world_size()} ranks)" if ranks.is_distributed() else ""))
     seed_everything(r.seed)
 
-    outputs: dict[str, Any] = prepare_data(loaded, run_dir)
+    outputs: dict[str, Any] = ranks.main_first(lambda: prepare_data(loaded, run_dir))
     summary: dict[str, Any] = {"run_dir": str(run_dir), "stages": []}
     for i, (kind, cfg) in enumerate(loaded.stages):
         stage_dir = _stage_dir(run_dir, i, kind)
@@ -94,13 +126,17 @@ def run_recipe(loaded: LoadedRecipe, argv: list[str] | None = None) -> dict[str,
             console.rule(f"stage {i + 1}/{len(loaded.stages)}: {kind}")
             ctx = StageContext(run_dir=run_dir, stage_dir=stage_dir, recipe=r, outputs=dict(outputs), seed=r.seed)
             t0 = time.time()
-            result = stage_runner(kind)(ctx, cfg) or {}
+            result = _run_stage(kind, cfg, ctx)
             result["seconds"] = round(time.time() - t0, 1)
-            atomic_write_json(done, result)  # the completion marker, written last
+            if ranks.is_main():
+                atomic_write_json(done, result)  # the completion marker, written last
         outputs.update({k: v for k, v in result.items() if k not in ("metrics", "seconds")})
         summary["stages"].append({"type": kind, "dir": stage_dir.name, **result})
-        atomic_write_json(run_dir / "summary.json", summary)
-    print_summary(summary)
+        if ranks.is_main():
+            atomic_write_json(run_dir / "summary.json", summary)
+        ranks.barrier()  # no rank starts the next stage before the marker and this stage's files exist
+    if ranks.is_main():
+        print_summary(summary)
     return summary
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import re
@@ -58,7 +59,10 @@ def make_inputs(n, args, device, dtype):
     # A plausible teacher: log-probs of a top-k with a heavy head (sum of p about 0.95), ids random.
     raw = torch.randn(n, args.k, device=device, generator=gen) * 2
     teacher_lp = (torch.log_softmax(raw, -1) + torch.log(torch.tensor(0.95))).sort(-1, descending=True).values
-    teacher_ids = torch.randint(0, args.vocab, (n, args.k), device=device, generator=gen)
+    # Distinct ids per token, as in a real top-k: a random start plus k steps coprime to V.
+    step = next(s for s in range(1499, args.vocab + 1500) if math.gcd(s, args.vocab) == 1)
+    start = torch.randint(0, args.vocab, (n, 1), device=device, generator=gen)
+    teacher_ids = (start + step * torch.arange(args.k, device=device)) % args.vocab
     return hidden.requires_grad_(True), weight.requires_grad_(True), teacher_lp, teacher_ids
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from fctrain.errors import ConfigError
+
 
 def opt(default, help: str, **kw):
     """A dataclass field with a default and a one-line description (rendered into docs/recipes.md)."""
@@ -42,6 +44,8 @@ class ModelConfig:
     revision: str | None = opt(None, "Hub revision (branch, tag or commit) for reproducibility.")
     gguf_file: str | None = opt(None, "GGUF file name inside name_or_path, when loading a GGUF checkpoint.")
     lora: LoraConfig | None = opt(None, "Train LoRA adapters instead of all weights (PEFT).")
+    quantization: Literal["none", "4bit"] = opt(
+        "none", "4bit = bitsandbytes NF4 with double quantisation (QLoRA; the trained model needs `lora`).")
 
 
 @dataclass
@@ -98,3 +102,8 @@ class Recipe:
     template: TemplateConfig = field(default_factory=TemplateConfig, metadata={"help": "Chat rendering."})
     tracking: TrackingConfig = field(default_factory=TrackingConfig, metadata={"help": "Metrics and logs."})
     stages: list[dict[str, Any]] = opt([], "Stages run in order; each has a `type` and that stage's options.")
+
+    def __post_init__(self):
+        if self.model.quantization == "4bit" and self.model.lora is None:
+            raise ConfigError("model.quantization: 4bit (QLoRA) trains adapters on frozen 4-bit weights, so it "
+                              "needs a model.lora section (e.g. model.lora.r=16)")

@@ -92,9 +92,18 @@ class ChunkedCKDFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_loss, grad_stats):
+        forbid_second_backward(ctx)
         (grad,) = ctx.saved_tensors
-        # In place: the buffer is used once (no double backward), and a second [tokens, V] copy is avoided.
+        # In place: the buffer is used once, and a second [tokens, V] copy is avoided.
         return grad.mul_(grad_loss.to(grad.dtype)), None, None, None, None
+
+
+def forbid_second_backward(ctx) -> None:
+    """The gradient was computed in forward and is scaled in place, so a second backward through the same
+    graph (retain_graph=True) would return a wrongly scaled gradient: refuse it."""
+    if getattr(ctx, "backward_done", False):
+        raise RuntimeError("the CKD loss (chunked/triton/fused-linear) supports one backward per forward")
+    ctx.backward_done = True
 
 
 def ckd_loss_chunked(

@@ -133,12 +133,21 @@ def prepare_ckd_inputs(
         labels_sel = teacher_top1_ids(lp, ids)
     else:
         labels_sel = labels.reshape(num_tokens)[rows].long()
-    # One host sync, worth it: the Triton kernel would read out of bounds on a bad id instead of failing.
-    bad_ids = ((ids < 0) | (ids >= vocab_size)).any() | ((labels_sel < 0) | (labels_sel >= vocab_size)).any()
-    if bool(bad_ids):
+    # One host sync, worth it: the Triton kernel would read out of bounds on a bad id instead of failing,
+    # and the O(V + k) mistake mass (S_m mass minus the T_k tokens inside it) needs T_k to be a set.
+    out_of_range = ((ids < 0) | (ids >= vocab_size)).any() | ((labels_sel < 0) | (labels_sel >= vocab_size)).any()
+    sorted_ids = torch.where(valid, ids, -1 - torch.arange(k, device=ids.device)).sort(-1).values
+    repeated = (sorted_ids[:, 1:] == sorted_ids[:, :-1]).any()
+    out_of_range, repeated = torch.stack([out_of_range, repeated]).tolist()
+    if out_of_range:
         raise CKDInputError(
             f"ckd_loss: a teacher id or label of an unmasked token lies outside [0, {vocab_size}); was the "
             "teacher cache built for another vocabulary?"
+        )
+    if repeated:
+        raise CKDInputError(
+            "ckd_loss: a token's teacher top-k repeats an id among its finite log-probs; expected distinct "
+            "ids (padding entries must carry log-prob -inf)"
         )
     coords = torch.unravel_index(rows, tuple(lead_shape))
     return CKDInputs(rows, tuple(coords), lp, ids, labels_sel, num_tokens)

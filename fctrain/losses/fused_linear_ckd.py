@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from fctrain.losses.ckd_chunked import ckd_chunk, row_backend
+from fctrain.losses.ckd_chunked import ckd_chunk, forbid_second_backward, row_backend
 from fctrain.losses.ckd_common import CKDInputs, CKDOptions, compute_dtype
 
 
@@ -56,6 +56,7 @@ class FusedLinearCKDFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_loss, grad_stats):
+        forbid_second_backward(ctx)
         grads = [None if g is None else g.mul_(grad_loss.to(g.dtype)) for g in ctx.saved_tensors]
         return *grads, None, None, None, None
 

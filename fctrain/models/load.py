@@ -83,7 +83,7 @@ def load_model_and_tokenizer(model: Any, *, dtype: str | torch.dtype | None = No
     dtype/attn_implementation default to "auto" (see fctrain.models.device for the policy). device: None
     leaves the model on CPU (trainers move it), "auto" = cuda when available, or an explicit device.
     trust_remote_code is passed to transformers only when true. quantization="4bit" loads NF4 weights with
-    bitsandbytes (QLoRA; CUDA only, else ConfigError). for_training=False puts the model in eval
+    bitsandbytes (QLoRA; on the GPU when CUDA is present, else on the CPU, which bitsandbytes >= 0.45 supports). for_training=False puts the model in eval
     mode with gradients off (teachers, reference models, evaluation).
     """
     opts = _options(model, dict(dtype=dtype, attn_implementation=attn_implementation,
@@ -98,9 +98,10 @@ def load_model_and_tokenizer(model: Any, *, dtype: str | torch.dtype | None = No
     quantization = opts.get("quantization") or "none"
     quant_config = None if quantization == "none" else _bnb_4bit_config(quantization, torch_dtype)
 
-    if name.lower() in TINY_ALIASES:
-        if quant_config is not None:
-            raise ConfigError(f"model.quantization={quantization}: tiny test models are not quantised")
+    if name.lower() in TINY_ALIASES and quant_config is not None:
+        # bitsandbytes quantises while loading from files: write the (deterministic) tiny model out once.
+        lm, tok = _from_pretrained(str(_tiny_folder(TINY_ALIASES[name.lower()])), opts, torch_dtype, attn, quant_config)
+    elif name.lower() in TINY_ALIASES:
         from fctrain.testing import tiny_model, tiny_tokenizer
 
         lm, tok = tiny_model(TINY_ALIASES[name.lower()], dtype=torch_dtype, attn_implementation=attn), tiny_tokenizer()
@@ -117,20 +118,30 @@ def load_model_and_tokenizer(model: Any, *, dtype: str | torch.dtype | None = No
 
 
 def _bnb_4bit_config(quantization: str, compute_dtype: torch.dtype):
-    """QLoRA's NF4 + double quantisation; bitsandbytes needs CUDA, so anything else is refused up front."""
+    """QLoRA's NF4 + double quantisation. bitsandbytes runs 4-bit layers on CUDA and (>= 0.45) on the CPU."""
     import importlib.util
 
     if quantization != "4bit":
         raise ConfigError(f"model.quantization: expected none or 4bit, got {quantization!r}")
-    missing = [why for ok, why in ((torch.cuda.is_available(), "a CUDA device"),
-               (importlib.util.find_spec("bitsandbytes") is not None, "bitsandbytes (pip install 'fctrain[qlora]')"))
-               if not ok]
-    if missing:
-        raise ConfigError(f"model.quantization=4bit needs {', '.join(missing)}; use quantization=none")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ConfigError("model.quantization=4bit needs bitsandbytes (pip install 'fctrain[qlora]'); "
+                          "use quantization=none")
     from transformers import BitsAndBytesConfig
 
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
                               bnb_4bit_compute_dtype=compute_dtype)
+
+
+def _tiny_folder(arch: str):
+    """The tiny random model (seed 0, as `tiny_model` builds it) and its tokenizer, saved once in the cache."""
+    import hashlib
+
+    import transformers
+
+    from fctrain.testing import atomic_write_dir, cache_root, save_tiny_model, tiny_config
+
+    key = hashlib.sha256((tiny_config(arch).to_json_string() + transformers.__version__).encode()).hexdigest()[:12]
+    return atomic_write_dir(cache_root() / f"tiny-{arch}-{key}", lambda out: save_tiny_model(out, arch))
 
 
 def _from_pretrained(name: str, opts: dict, torch_dtype: torch.dtype, attn: str, quant_config=None):
@@ -150,11 +161,14 @@ def _from_pretrained(name: str, opts: dict, torch_dtype: torch.dtype, attn: str,
     if opts.get("revision"):
         kwargs["revision"] = opts["revision"]
     if quant_config is not None:
-        # bitsandbytes weights live on the GPU from the start and cannot be moved with .to() afterwards.
-        kwargs.update(quantization_config=quant_config, device_map={"": torch.cuda.current_device()})
+        # bitsandbytes weights are placed while loading and cannot be moved with .to() afterwards.
+        where = torch.cuda.current_device() if torch.cuda.is_available() else "cpu"
+        model_kwargs = {**kwargs, "quantization_config": quant_config, "device_map": {"": where}}
+    else:
+        model_kwargs = kwargs
     try:
         tok = AutoTokenizer.from_pretrained(path, **kwargs)
-        lm = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, attn_implementation=attn, **kwargs)
+        lm = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, attn_implementation=attn, **model_kwargs)
     except (OSError, ValueError) as e:
         raise ConfigError(
             f"model.name_or_path={name!r} is not a local model folder, a reachable hub id, or an alias "

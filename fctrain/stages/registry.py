@@ -12,23 +12,25 @@ from typing import Any
 
 from fctrain.errors import ConfigError
 
-# type -> (module, config class, run function)
-STAGES: dict[str, tuple[str, str, str]] = {
-    "sft": ("fctrain.trainers.sft", "SFTStageConfig", "run_sft"),
-    "sft_teacher": ("fctrain.trainers.sft", "SFTStageConfig", "run_sft_teacher"),
-    "rollout": ("fctrain.trainers.distill", "RolloutStageConfig", "run_rollout"),
-    "cache_teacher": ("fctrain.trainers.distill", "CacheTeacherStageConfig", "run_cache_teacher"),
-    "ckd": ("fctrain.trainers.distill", "CKDStageConfig", "run_ckd"),
-    "grpo": ("fctrain.trainers.grpo", "GRPOStageConfig", "run_grpo"),
-    "eval": ("fctrain.eval.stage", "EvalStageConfig", "run_eval"),
+# type -> ("module:ConfigClass", "module:run_function"). Config classes live in light modules so that
+# validating a recipe never imports a trainer.
+STAGES: dict[str, tuple[str, str]] = {
+    "sft": ("fctrain.trainers.sft:SFTStageConfig", "fctrain.trainers.sft:run_sft"),
+    "sft_teacher": ("fctrain.trainers.sft:SFTStageConfig", "fctrain.trainers.sft:run_sft_teacher"),
+    "rollout": ("fctrain.trainers.distill_config:RolloutStageConfig", "fctrain.trainers.distill:run_rollout"),
+    "cache_teacher": ("fctrain.trainers.distill_config:CacheTeacherStageConfig",
+                      "fctrain.trainers.distill:run_cache_teacher"),
+    "ckd": ("fctrain.trainers.distill_config:CKDStageConfig", "fctrain.trainers.distill:run_ckd"),
+    "grpo": ("fctrain.trainers.grpo:GRPOStageConfig", "fctrain.trainers.grpo:run_grpo"),
+    "eval": ("fctrain.eval.stage:EvalStageConfig", "fctrain.eval.stage:run_eval"),
 }
 
 
 def _load(kind: str, index: int, where: str) -> Any:
     if kind not in STAGES:
         raise ConfigError(f"{where}: unknown stage type {kind!r} (expected one of: {', '.join(STAGES)})")
-    module, cls_name, fn_name = STAGES[kind]
-    return getattr(importlib.import_module(module), (cls_name, fn_name)[index])
+    module, name = STAGES[kind][index].split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def stage_config_class(kind: str, where: str = "stage") -> type:

@@ -1,5 +1,6 @@
-"""What every fctrain trainer shares: model loading from the recipe, TrainingArguments fields that come from
-the recipe (device, precision, DeepSpeed, tracking, seed), a metrics.jsonl log, and the loss curve PNG."""
+"""What every fctrain trainer shares: model loading from the recipe (QLoRA included), TrainingArguments fields
+that come from the recipe (device, precision, DeepSpeed, tracking, seed), `run_training` (resume from the newest
+complete checkpoint, SIGTERM, NaN guard, throughput logging), a metrics.jsonl log, and the loss curve PNG."""
 
 from __future__ import annotations
 
@@ -20,10 +21,16 @@ def cuda_available() -> bool:
 
 
 def load_for_stage(model_cfg, path: str | None = None, *, lora_allowed: bool = True):
-    """Load (model, tokenizer) for a stage: `path` (an earlier stage's output) wins over the recipe's model."""
+    """Load (model, tokenizer) for a stage: `path` (an earlier stage's output) wins over the recipe's model.
+
+    `model.quantization: 4bit` loads NF4 weights (QLoRA); for a trainable model (lora_allowed) PEFT's
+    prepare_model_for_kbit_training then casts the remaining float weights to fp32 and lets gradients reach
+    the adapters through the frozen embeddings.
+    """
     from fctrain.models import load_model_and_tokenizer
 
     name = path or model_cfg.name_or_path
+    quantization = getattr(model_cfg, "quantization", "none")
     model, tokenizer = load_model_and_tokenizer(
         name,
         dtype=model_cfg.dtype,
@@ -31,7 +38,12 @@ def load_for_stage(model_cfg, path: str | None = None, *, lora_allowed: bool = T
         trust_remote_code=model_cfg.trust_remote_code,
         gguf_file=None if path else model_cfg.gguf_file,
         revision=None if path else model_cfg.revision,
+        quantization=quantization,
     )
+    if quantization == "4bit" and lora_allowed:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)  # trainers decide GC
     return model, tokenizer
 
 
@@ -57,6 +69,68 @@ def report_to(tracking) -> list[str]:
     return targets
 
 
+def _is_grpo(trainer) -> bool:
+    from trl import GRPOTrainer
+
+    return isinstance(trainer, GRPOTrainer)
+
+
+def run_training(trainer, ctx, *, metrics_path: Path, on_nan: str = "error", save_steps: int | None = None,
+                 save_total_limit: int | None = 2, resolve_ids=None, state_hooks=()) -> dict[str, Any]:
+    """trainer.train() with fctrain's recovery features; returns metrics to add to the stage's (may be empty).
+
+    - save_steps: a checkpoint every N optimizer steps, marked COMPLETE when whole; the newest
+      `save_total_limit` complete ones are kept (fctrain/trainers/checkpointing.py).
+    - resume: auto continues from the newest complete checkpoint in the stage's trainer folder, with
+      optimizer, scheduler, RNG states, data position and every `state_hooks` entry restored.
+    - SIGTERM saves a checkpoint and raises TrainingStopped (exit code 143) (fctrain/trainers/signals.py).
+    - on_nan: error stops at a NaN/inf loss or gradient naming step and samples; skip skips the optimizer
+      step and counts it (fctrain/trainers/guards.py). resolve_ids maps a batch to sample ids when the
+      batch does not carry them.
+    """
+    from fctrain.errors import ConfigError
+    from fctrain.trainers import checkpointing, signals, tracking
+    from fctrain.trainers.guards import NonFiniteGuard
+
+    args = trainer.args
+    if save_steps:
+        args.save_strategy, args.save_steps = "steps", save_steps
+    args.save_total_limit = None  # CompleteCheckpoints rotates, counting complete checkpoints only
+    if _is_grpo(trainer):
+        args.include_num_input_tokens_seen = "no"  # GRPO batches are raw prompt rows; TRL logs num_tokens itself
+    if on_nan == "skip" and args.deepspeed:
+        raise ConfigError("on_nan: skip is not supported with DeepSpeed (its engine steps inside backward); "
+                          "use on_nan: error")
+    hooks = list(state_hooks)
+    guard = NonFiniteGuard(on_nan, resolve_ids).install(trainer)
+    stopper = signals.StopOnSigterm()
+    for callback in (guard, checkpointing.CompleteCheckpoints(save_total_limit, hooks), stopper):
+        trainer.add_callback(callback)
+    tracking.install(trainer, ctx.run_dir / "config.yaml")
+    from fctrain.distributed.sync_check import RankSyncCheck
+
+    trainer.add_callback(RankSyncCheck(ctx.stage_dir))  # torchrun: every rank must end with the same weights
+
+    resume = None
+    if ctx.recipe.resume == "auto":
+        resume = checkpointing.prepare_resume(args.output_dir, metrics_path)
+    if resume is not None:
+        checkpointing.restore_extra_state(resume, hooks)
+        print(f"fctrain: resuming {ctx.stage_dir.name} from {resume}", flush=True)
+    trainer.train(resume_from_checkpoint=str(resume) if resume is not None else None)
+    if stopper.stopped_at is not None:
+        stopped = signals.TrainingStopped(stopper.stopped_at,
+                                          str(checkpointing.latest_complete_checkpoint(args.output_dir)))
+        print(f"fctrain: {stopped} (fctrain run {ctx.run_dir / 'config.yaml'} resume=auto)", flush=True)
+        raise stopped
+    extra: dict[str, Any] = {}
+    if guard.skipped:
+        extra["nonfinite_steps_skipped"] = guard.skipped
+    if resume is not None:
+        extra["resumed_from_step"] = int(resume.name.split("-")[-1])
+    return extra
+
+
 def precision_flags(model_cfg) -> dict[str, bool]:
     """bf16/fp16 autocast flags for TrainingArguments, honouring the recipe's dtype where the device can."""
     dtype = model_cfg.dtype
@@ -75,6 +149,8 @@ def common_training_args(ctx, stage_cfg, out_dir: Path) -> dict[str, Any]:
 
     r = ctx.recipe
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(ctx.stage_dir / "tensorboard")
+    if r.tracking.wandb:
+        os.environ.setdefault("WANDB_DIR", str(ctx.run_dir))
     use_cpu = r.device == "cpu" or not cuda_available()
     if r.device == "cuda" and not cuda_available():
         raise FctrainError("recipe asks for device: cuda but no CUDA device is visible")
@@ -87,6 +163,7 @@ def common_training_args(ctx, stage_cfg, out_dir: Path) -> dict[str, Any]:
         "logging_steps": r.tracking.logging_steps,
         "save_strategy": "no",
         "disable_tqdm": False,
+        "include_num_input_tokens_seen": "non_padding",  # feeds perf/tokens_per_s
         "dataloader_num_workers": 0,
         **precision_flags(r.model),
     }
@@ -155,7 +232,7 @@ def save_model(trainer, tokenizer, out: Path) -> Path:
     import shutil
 
     tmp = out.parent / f".{out.name}.partial"
-    if tmp.exists():
+    if tmp.exists() and trainer.is_world_process_zero():  # one rank cleans up; several would race
         shutil.rmtree(tmp)
     trainer.save_model(str(tmp))
     if trainer.is_world_process_zero():

@@ -18,66 +18,13 @@ from typing import Any
 import torch
 from transformers import Trainer
 
-from fctrain.config.schema import opt
 from fctrain.errors import CacheMismatchError, ConfigError
+from fctrain.trainers.distill_config import CacheTeacherStageConfig, CKDStageConfig, RolloutStageConfig
 
 STAT_KEYS = ("fkl", "mistake_mass", "student_entropy", "teacher_token_ce")  # the loss's stats, in order
 
 
 # ---- stage configs ----
-
-@dataclass
-class RolloutStageConfig:
-    n: int = opt(8, "Completions sampled per prompt (STAR: 8).")
-    temperature: float = opt(1.0, "Sampling temperature (STAR: 1.0).")
-    top_p: float = opt(1.0, "Nucleus sampling top_p (STAR: 1.0).")
-    max_new_tokens: int = opt(2048, "Generated tokens per completion (STAR: 2048).")
-    think: bool | None = opt(None, "Thinking mode: require one <think> block; None = the recipe's template.think.")
-    batch_size: int = opt(4, "Prompts per generate call.")
-    max_prompts: int | None = opt(None, "Use at most this many prompts.")
-    fallback_to_reference: bool = opt(
-        False, "Not STAR: keep a prompt's own sample when none of its rollouts is valid (smoke runs, untrained teachers)."
-    )
-    use_vllm: bool = opt(True, "Sample with vLLM when it is installed and CUDA is present (else HF generate).")
-
-
-@dataclass
-class CacheTeacherStageConfig:
-    k: int = opt(100, "Teacher top-k stored per target token (STAR: 100).")
-    max_target_tokens: int | None = opt(512, "Truncate each sample's targets to this many tokens + end-of-turn.")
-    batch_size: int = opt(4, "Sequences per teacher forward pass.")
-    shard_size: int = opt(1024, "Samples per shard (the unit an interrupted build resumes from).")
-    cache_dir: str | None = opt(None, "Where to write; default STAGE_DIR/teacher_cache. A shared path is reused.")
-    overwrite: bool = opt(False, "Replace a cache built for other settings instead of refusing.")
-    max_samples: int | None = opt(None, "Cache at most this many samples.")
-
-
-@dataclass
-class CKDStageConfig:
-    k: int = opt(100, "Teacher top-k (the online teacher's; a cache has its own).")
-    top_m: int = opt(100, "Student top-m whose mass outside the teacher's top-k is the Mistake term (STAR: 100).")
-    lam: float = opt(10.0, "Weight of the Mistake term (STAR: 10).")
-    kl_type: str = opt("fkl", "fkl (STAR), rkl or akl.")
-    kd_ratio: float = opt(1.0, "r in r*KD + (1-r)*CE(teacher token).")
-    learning_rate: float = opt(3e-6, "Peak learning rate (STAR: 3e-6).")
-    weight_decay: float = opt(1e-4, "AdamW weight decay (STAR: 1e-4).")
-    per_device_train_batch_size: int = opt(2, "Sequences per device per micro-step (STAR: 2).")
-    gradient_accumulation_steps: int = opt(1, "Micro-steps per optimizer step (STAR: global batch 128).")
-    num_train_epochs: float = opt(1.0, "Epochs (STAR: 1).")
-    max_steps: int = opt(-1, "Stop after this many optimizer steps (-1 = use epochs).")
-    warmup_ratio: float = opt(0.03, "Share of steps spent warming the learning rate up.")
-    lr_scheduler_type: str = opt("cosine", "transformers scheduler name.")
-    max_grad_norm: float = opt(1.0, "Gradient clipping norm.")
-    max_target_tokens: int | None = opt(512, "Targets per sample (STAR: 512 + end-of-turn); must match the cache.")
-    packing: bool = opt(True, "Concatenate each micro-batch into one padding-free row (STAR: packing).")
-    gradient_checkpointing: bool = opt(True, "Recompute activations in backward (STAR: on).")
-    online_teacher: bool = opt(False, "Run the teacher in memory instead of reading the cache.")
-    fused_linear: bool = opt(False, "fused_linear_ckd_loss from hidden states + lm_head (no [tokens, V] logits).")
-    loss_impl: str = opt("auto", "ckd_loss implementation: auto, reference, chunked, triton.")
-    max_samples: int | None = opt(None, "Use at most this many training samples.")
-
-
-# ---- data ----
 
 class RenderedDataset(torch.utils.data.Dataset):
     """Samples rendered once: {"id", "input_ids", "mask"}."""
@@ -287,15 +234,18 @@ def _vllm_teacher(ctx, cfg: RolloutStageConfig):
 
 def run_rollout(ctx, cfg: RolloutStageConfig) -> dict:
     """Teacher rollouts over the training prompts -> data_path of the kept samples."""
+    from fctrain.distributed.rollout_shards import join_rollouts, shard_rollouts
     from fctrain.teacher.rollouts import rollout_teacher
 
     samples = _data(ctx, cfg.max_prompts)
+    shard = shard_rollouts(samples, ctx.stage_dir / "rollouts.jsonl")  # torchrun: this rank's prompts
     model, tokenizer = _vllm_teacher(ctx, cfg) or _load_teacher(ctx)  # a path string means vLLM
     think = ctx.recipe.template.think if cfg.think is None else cfg.think
-    result = rollout_teacher(model, tokenizer, samples, ctx.stage_dir / "rollouts.jsonl", n=cfg.n,
+    result = rollout_teacher(model, tokenizer, shard.samples, shard.part_path, n=cfg.n,
                              temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens,
-                             think=think, batch_size=cfg.batch_size, seed=ctx.seed, template=ctx.recipe.template.name,
-                             fallback_to_reference=cfg.fallback_to_reference)
+                             think=think, batch_size=cfg.batch_size, seed=ctx.seed + shard.rank,
+                             template=ctx.recipe.template.name, fallback_to_reference=cfg.fallback_to_reference)
+    result = join_rollouts(shard, result, [s["id"] for s in samples])
     if result["kept"] + result["reference_fallback"] == 0:
         raise ConfigError(f"rollout stage: no valid rollout among {result['prompts']} prompts "
                           f"(rejections: {result['counts']}); a stronger teacher, more samples (n) or "
@@ -332,8 +282,10 @@ def run_ckd(ctx, cfg: CKDStageConfig) -> dict:
         peft_config_of,
         plot_curve,
         read_metrics,
+        run_training,
         save_model,
     )
+    from fctrain.trainers.guards import WithSampleIds
 
     model, tokenizer = load_for_stage(ctx.recipe.model, ctx.outputs.get("model_path"))
     samples = _data(ctx, cfg.max_samples)
@@ -366,12 +318,16 @@ def run_ckd(ctx, cfg: CKDStageConfig) -> dict:
     trainer = build_ckd_trainer(model, tokenizer, dataset, teacher, loss_cfg, args, packing=cfg.packing,
                                 peft_config=peft_config_of(ctx.recipe.model),
                                 callbacks=[MetricsJsonl(metrics_path, ctx.stage_dir.name)])
-    trainer.train()
-    if hasattr(trainer.model, "merge_and_unload"):  # LoRA: hand the next stage a plain model
+    trainer.data_collator = WithSampleIds(trainer.data_collator)  # a NaN report names the batch's samples
+    extra = run_training(trainer, ctx, metrics_path=metrics_path, on_nan=cfg.on_nan, save_steps=cfg.save_steps,
+                         save_total_limit=cfg.save_total_limit)
+    # LoRA: hand the next stage a plain model. QLoRA keeps its adapters (merging into NF4 weights would round
+    # the update away); `fctrain export --merge` merges them into the full-precision base.
+    if hasattr(trainer.model, "merge_and_unload") and not getattr(trainer.model, "is_loaded_in_4bit", False):
         trainer.model = trainer.model.merge_and_unload()
     out = save_model(trainer, tokenizer, ctx.stage_dir / "model")
     rows = read_metrics(metrics_path)
-    metrics = {**loss_summary(rows), **loss_summary(rows, "fkl"), "train_samples": len(dataset)}
+    metrics = {**loss_summary(rows), **loss_summary(rows, "fkl"), "train_samples": len(dataset), **extra}
     plot_curve(rows, ["loss", *STAT_KEYS[:2]], ctx.stage_dir / "loss.png", "CKD")
     return {"model_path": str(out), "metrics": metrics}
 

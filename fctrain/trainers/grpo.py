@@ -79,6 +79,9 @@ class GRPOStageConfig:
     mask_truncated_completions: bool = opt(False, "Exclude completions cut at max_new_tokens from the loss.")
     log_completions: bool = opt(False, "Write sampled completions with rewards to the trainer folder.")
     save_steps: int | None = opt(None, "Save a checkpoint every N steps (None = only the final model).")
+    save_total_limit: int = opt(2, "Complete checkpoints to keep.")
+    on_nan: Literal["error", "skip"] = opt(
+        "error", "NaN/inf loss or gradients: stop naming the step and prompts, or skip the optimizer step (counted).")
 
     def __post_init__(self):
         if self.num_generations < 2:
@@ -166,8 +169,12 @@ def reloadable_model_path(model, tokenizer, fallback: Path) -> None:
         return
     if name and not Path(name).exists() and name.count("/") == 1:  # a hub id transformers resolved already
         return
-    model.save_pretrained(fallback)
-    tokenizer.save_pretrained(fallback)
+    from fctrain.distributed import barrier, is_main
+
+    if is_main():  # under torchrun one rank writes; every rank then reloads the same files
+        model.save_pretrained(fallback)
+        tokenizer.save_pretrained(fallback)
+    barrier()
     model.config._name_or_path = str(fallback)
 
 
@@ -176,6 +183,7 @@ def run_grpo(ctx, cfg: GRPOStageConfig) -> dict:
     from trl import GRPOConfig
 
     from fctrain.data import read_jsonl
+    from fctrain.trainers.checkpointing import prompt_stream_hook
     from fctrain.trainers.common import (
         MetricsJsonl,
         common_training_args,
@@ -183,6 +191,7 @@ def run_grpo(ctx, cfg: GRPOStageConfig) -> dict:
         peft_config_of,
         plot_curve,
         read_metrics,
+        run_training,
         save_model,
     )
     from fctrain.trainers.dynamic_filter import FilterSpec
@@ -221,8 +230,6 @@ def run_grpo(ctx, cfg: GRPOStageConfig) -> dict:
         use_vllm=use_vllm, vllm_mode="colocate", vllm_gpu_memory_utilization=cfg.vllm_gpu_memory_utilization,
         log_completions=cfg.log_completions, remove_unused_columns=False,
     )
-    if cfg.save_steps:
-        args.save_strategy, args.save_steps = "steps", cfg.save_steps
     f = cfg.filter
     metrics_path = ctx.stage_dir / "metrics.jsonl"
     trainer = StarGRPOTrainer(
@@ -231,10 +238,11 @@ def run_grpo(ctx, cfg: GRPOStageConfig) -> dict:
         scorer=scorer, advantage_norm=cfg.advantage_norm, kl_estimator=cfg.kl_estimator,
         filter_spec=FilterSpec(f.lo, f.hi, f.min_diff, f.max_extra_rounds) if f.enabled else None,
     )
-    trainer.train()
+    extra = run_training(trainer, ctx, metrics_path=metrics_path, on_nan=cfg.on_nan, save_steps=cfg.save_steps,
+                         save_total_limit=cfg.save_total_limit, state_hooks=[prompt_stream_hook(trainer)])
     out = save_model(trainer, tokenizer, ctx.stage_dir / "model")
     rows = read_metrics(metrics_path)
-    metrics = summarise(rows)
+    metrics = {**summarise(rows), **extra}
     metrics.update(prompts=len(dataset), skipped=sum(skipped.values()), **{f"skipped_{k}": v for k, v in skipped.items()})
     plot_curve(rows, ["reward", "score/mean", "filter/kept_fraction", "kl"], ctx.stage_dir / "reward.png", "Sim-RL")
     return {"model_path": str(out), "metrics": metrics}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from fctrain.config.schema import opt
 
@@ -32,6 +33,8 @@ class SFTStageConfig:
     save_steps: int | None = opt(None, "Save a checkpoint every N steps (None = only the final model).")
     save_total_limit: int = opt(2, "Checkpoints to keep when save_steps is set.")
     skip_unrenderable: bool = opt(False, "Skip (and count) samples whose assistant tokens are all truncated away.")
+    on_nan: Literal["error", "skip"] = opt(
+        "error", "NaN/inf loss or gradients: stop naming the step and samples, or skip the optimizer step (counted).")
 
 
 def train_sft(ctx, cfg: SFTStageConfig, model_cfg, *, start_path: str | None, out_name: str) -> dict:
@@ -47,8 +50,10 @@ def train_sft(ctx, cfg: SFTStageConfig, model_cfg, *, start_path: str | None, ou
         peft_config_of,
         plot_curve,
         read_metrics,
+        run_training,
         save_model,
     )
+    from fctrain.trainers.guards import sft_id_resolver
 
     model, tokenizer = load_for_stage(model_cfg, start_path)
     train = read_jsonl(ctx.outputs["data_path"])[: cfg.max_samples]
@@ -78,15 +83,13 @@ def train_sft(ctx, cfg: SFTStageConfig, model_cfg, *, start_path: str | None, ou
         eval_strategy="steps" if (val_ds is not None and cfg.eval_steps) else "no",
         eval_steps=cfg.eval_steps,
     )
-    if cfg.save_steps:
-        args.save_strategy, args.save_steps, args.save_total_limit = "steps", cfg.save_steps, cfg.save_total_limit
     metrics_path = ctx.stage_dir / "metrics.jsonl"
     trainer = SFTTrainer(
         model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tokenizer,
         peft_config=peft_config_of(model_cfg), callbacks=[MetricsJsonl(metrics_path, ctx.stage_dir.name)],
     )
-    trainer.train()
-    metrics = {}
+    metrics = run_training(trainer, ctx, metrics_path=metrics_path, on_nan=cfg.on_nan, save_steps=cfg.save_steps,
+                           save_total_limit=cfg.save_total_limit, resolve_ids=sft_id_resolver(tokenizer, train, **render))
     if val_ds is not None:
         metrics["eval_loss"] = trainer.evaluate()["eval_loss"]
     out = save_model(trainer, tokenizer, ctx.stage_dir / out_name)

@@ -203,6 +203,7 @@ def test_k_or_m_larger_than_vocab_is_a_clear_error(ckd_case, impl):
         (dict(mask=torch.ones(3, dtype=torch.bool)), "mask has shape"),
         (dict(student_logits=torch.zeros(2, 7, 300, dtype=torch.float64)), "leading shape"),
         (dict(teacher_topk_ids=torch.full((2, 8, 8), 300)), r"outside \[0, 300\)"),
+        (dict(teacher_topk_ids=torch.arange(8).repeat(2, 8, 1) // 2), "repeats an id"),
         (dict(impl="triton") if not torch.cuda.is_available() else dict(kl_type="x"), "impl='triton'|kl_type"),
     ],
 )

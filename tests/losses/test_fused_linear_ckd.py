@@ -72,3 +72,17 @@ def test_fused_linear_all_masked_and_shape_errors(ckd_case):
         fused_linear_ckd_loss(hidden, weight[:, :15], case.teacher_logprobs, case.teacher_ids, case.mask)
     with pytest.raises(CKDInputError, match="impl='reference'"):
         fused_linear_ckd_loss(hidden, weight, case.teacher_logprobs, case.teacher_ids, case.mask, impl="reference")
+
+
+def test_second_backward_through_the_same_graph_is_refused(ckd_case):
+    case, (hidden, weight, _) = linear_case(ckd_case, bias=False)
+    loss = fused_linear_ckd_loss(hidden, weight, case.teacher_logprobs, case.teacher_ids, case.mask, top_m=8)
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="one backward per forward"):
+        loss.backward()
+    logits = torch.randn(4, 300, dtype=torch.float64, requires_grad=True)
+    loss = ckd_loss(logits, case.teacher_logprobs[0, :4], case.teacher_ids[0, :4].clamp_min(0), None, top_m=8,
+                    impl="chunked")
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="one backward per forward"):
+        loss.backward()

@@ -100,7 +100,11 @@ def test_attention_policy():
         pick_attn_implementation("flash", on_cuda=False, dtype=torch.float32)
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU refusal")
-def test_4bit_quantization_is_refused_without_cuda():
-    with pytest.raises(ConfigError, match="CUDA"):
+def test_4bit_quantization_without_bitsandbytes_is_a_clear_error(monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "bitsandbytes" else real_find_spec(name, *a))
+    with pytest.raises(ConfigError, match="bitsandbytes"):
         load_model_and_tokenizer("tiny-qwen3", quantization="4bit")

@@ -1,0 +1,30 @@
+"""Tool-swap irrelevance samples: valid, no needed tool offered, deterministic."""
+
+from __future__ import annotations
+
+from fctrain.data import generate_tasks, validate_sample
+from fctrain.data.irrelevance import NO_TOOL_REPLY, swap_tools_irrelevance
+
+
+def _called(sample):
+    return {c["name"] for m in sample["messages"] if m["role"] == "assistant" for c in m.get("tool_calls") or []}
+
+
+def test_swapped_samples_offer_none_of_the_needed_tools():
+    pool = [s for s in generate_tasks(60, seed=1) if _called(s)]
+    out = swap_tools_irrelevance(pool, 20, seed=0)
+    assert len(out) == 20
+    by_id = {s["id"]: s for s in pool}
+    for s in out:
+        assert validate_sample(s) == []
+        src = next(v for k, v in by_id.items() if s["id"].endswith(k))
+        assert not ({t["name"] for t in s["tools"]} & _called(src))
+        assert s["messages"][-1] == {"role": "assistant", "content": NO_TOOL_REPLY}
+    assert swap_tools_irrelevance(pool, 20, seed=0) == out
+    assert swap_tools_irrelevance(pool, 20, seed=1) != out
+
+
+def test_too_few_samples_give_none():
+    one = [s for s in generate_tasks(10, seed=0) if _called(s)][:1]
+    assert swap_tools_irrelevance(one, 5) == []  # a single sample has nobody to swap tools with
+    assert swap_tools_irrelevance([], 5) == []
