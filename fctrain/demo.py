@@ -26,12 +26,24 @@ def demo_recipe(budget: str) -> Path:
 
 
 def accuracies(stage: dict) -> dict:
-    """{"overall": x, <category>: y, ...} from an eval stage's metrics (BFCL accuracies in [0, 1])."""
+    """{"overall": x, "accuracy": a, <category>: y, ...} from an eval stage (accuracies in [0, 1]).
+
+    overall = BFCL's weighted aggregate of the evaluated categories (non-live AST and irrelevance weigh the
+    same); accuracy = the share of all held-out questions answered correctly."""
     m = stage.get("metrics", {})
-    out = {"overall": m.get("bfcl_overall")}
+    out = {"overall": m.get("bfcl_overall"), "accuracy": _question_accuracy(stage)}
     out.update({k[len("bfcl_"):]: v for k, v in m.items() if k.startswith("bfcl_") and k != "bfcl_overall"})
     out.update({k: v for k, v in m.items() if k.startswith("heldout_")})
     return out
+
+
+def _question_accuracy(stage: dict) -> float | None:
+    results = Path(stage.get("eval_dir", "")) / "results.json"
+    if not results.is_file():
+        return None
+    cats = json.loads(results.read_text())["categories"].values()
+    total = sum(c["total_count"] for c in cats)
+    return sum(c["correct"] for c in cats) / total if total else None
 
 
 def demo_summary(run_summary: dict) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from fctrain.config.loader import load_recipe
@@ -9,22 +11,27 @@ from fctrain.demo import demo_recipe, demo_summary
 from fctrain.errors import FctrainError
 
 
-def _eval(overall, simple):
-    return {"type": "eval", "metrics": {"bfcl_overall": overall, "bfcl_simple_python": simple,
-                                        "heldout_similarity": 0.5, "format_failure_rate": 0.1}}
+def _eval(tmp_path, name, overall, simple, correct):
+    d = tmp_path / name
+    d.mkdir()
+    cats = {"simple_python": {"correct": correct, "total_count": 4}, "irrelevance": {"correct": 2, "total_count": 4}}
+    (d / "results.json").write_text(json.dumps({"categories": cats}))
+    return {"type": "eval", "eval_dir": str(d), "metrics": {"bfcl_overall": overall, "bfcl_simple_python": simple,
+                                                           "heldout_similarity": 0.5, "format_failure_rate": 0.1}}
 
 
-def test_summary_takes_first_and_last_eval():
-    run = {"run_dir": "/x", "stages": [_eval(0.2, 0.0), {"type": "sft", "metrics": {}}, _eval(0.4, 0.5)]}
+def test_summary_takes_first_and_last_eval(tmp_path):
+    run = {"run_dir": "/x", "stages": [_eval(tmp_path, "a", 0.2, 0.0, 0), {"type": "sft", "metrics": {}},
+                                       _eval(tmp_path, "b", 0.4, 0.5, 2)]}
     s = demo_summary(run)
-    assert s["before"] == {"overall": 0.2, "simple_python": 0.0, "heldout_similarity": 0.5}
-    assert s["after"]["overall"] == 0.4 and s["after"]["simple_python"] == 0.5
+    assert s["before"] == {"overall": 0.2, "accuracy": 0.25, "simple_python": 0.0, "heldout_similarity": 0.5}
+    assert s["after"]["overall"] == 0.4 and s["after"]["simple_python"] == 0.5 and s["after"]["accuracy"] == 0.5
     assert len(s["stages"]) == 3
 
 
-def test_summary_needs_two_evals():
+def test_summary_needs_two_evals(tmp_path):
     with pytest.raises(FctrainError, match="eval stage before and after"):
-        demo_summary({"run_dir": "/x", "stages": [_eval(0.2, 0.0)]})
+        demo_summary({"run_dir": "/x", "stages": [_eval(tmp_path, "a", 0.2, 0.0, 1)]})
 
 
 @pytest.mark.parametrize("budget", ["small", "medium", "large"])

@@ -1,0 +1,40 @@
+"""The shipped CKD and GRPO smoke recipes, end to end through the CLI, single process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fctrain.cli import main
+
+SMOKE = Path(__file__).resolve().parents[2] / "recipes" / "smoke"
+
+
+def _stages(run: Path) -> dict:
+    return {s["type"]: s for s in json.loads((run / "summary.json").read_text())["stages"]}
+
+
+@pytest.mark.slow
+def test_smoke_ckd_rollout_cache_distill_loss_goes_down(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(SMOKE / "ckd.yaml"), f"output_dir={tmp_path / 'run'}"]) == 0
+    stages = _stages(tmp_path / "run")
+    assert list(stages) == ["sft_teacher", "rollout", "cache_teacher", "ckd"]
+    assert stages["rollout"]["metrics"]["kept"] > 0
+    cache = stages["cache_teacher"]["metrics"]
+    assert cache["bytes_per_token"] <= 6 * 16 + 8  # k=16: ids + fp16 log-probs, plus file headers
+    ckd = stages["ckd"]["metrics"]
+    assert ckd["loss_last"] < ckd["loss_first"], ckd
+    assert (tmp_path / "run" / "04-ckd" / "model" / "config.json").exists()
+
+
+@pytest.mark.slow
+def test_smoke_grpo_with_dynamic_filtering(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(SMOKE / "grpo.yaml"), f"output_dir={tmp_path / 'run'}"]) == 0
+    rows = [json.loads(x) for x in (tmp_path / "run" / "01-grpo" / "metrics.jsonl").read_text().splitlines()]
+    filtered = [r for r in rows if "filter/kept_fraction" in r]
+    assert len(filtered) == 3  # max_steps: 3, one rollout per step, each passed through the filter
+    assert all(0.0 <= r["filter/kept_fraction"] <= 1.0 for r in filtered)
