@@ -153,6 +153,9 @@ def check_recipe(loaded: LoadedRecipe, recipe_dir: Path) -> None:
             raise ConfigError(f"{file}: 'data.sources.{i}.path': no such file: {src.path}")
         if src.weight <= 0:
             raise ConfigError(f"{file}: 'data.sources.{i}.weight' must be > 0, got {src.weight}")
+    if r.model.quantization == "4bit" and r.model.lora is None:
+        raise ConfigError(f"{file}: 'model.quantization: 4bit' (QLoRA) trains adapters on frozen 4-bit weights, "
+                          "so it needs a 'model.lora' section (e.g. model.lora.r=16)")
     if not 0.0 <= r.data.val_fraction < 1.0:
         raise ConfigError(f"{file}: 'data.val_fraction' must be in [0, 1), got {r.data.val_fraction}")
     for key, m in (("model", r.model), ("teacher", r.teacher)):

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from fctrain.errors import ConfigError
-
 
 def opt(default, help: str, **kw):
     """A dataclass field with a default and a one-line description (rendered into docs/recipes.md)."""
@@ -102,8 +100,3 @@ class Recipe:
     template: TemplateConfig = field(default_factory=TemplateConfig, metadata={"help": "Chat rendering."})
     tracking: TrackingConfig = field(default_factory=TrackingConfig, metadata={"help": "Metrics and logs."})
     stages: list[dict[str, Any]] = opt([], "Stages run in order; each has a `type` and that stage's options.")
-
-    def __post_init__(self):
-        if self.model.quantization == "4bit" and self.model.lora is None:
-            raise ConfigError("model.quantization: 4bit (QLoRA) trains adapters on frozen 4-bit weights, so it "
-                              "needs a model.lora section (e.g. model.lora.r=16)")

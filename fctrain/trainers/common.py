@@ -30,7 +30,7 @@ def load_for_stage(model_cfg, path: str | None = None, *, lora_allowed: bool = T
     from fctrain.models import load_model_and_tokenizer
 
     name = path or model_cfg.name_or_path
-    quantization = getattr(model_cfg, "quantization", "none")
+    quantization = model_cfg.quantization
     model, tokenizer = load_model_and_tokenizer(
         name,
         dtype=model_cfg.dtype,

@@ -69,6 +69,7 @@ def test_misspelled_top_level_and_nested_key(tmp_path):
         ({"data": {"sources": [{"path": "synthetic"}], "val_fraction": 1.5}}, r"'data.val_fraction'"),
         ({"model": {"name_or_path": "./missing-model"}}, r"'model.name_or_path': no such model path"),
         ({"deepspeed": "zero9"}, r"'deepspeed': expected one of"),
+        ({"model": {"name_or_path": "tiny-qwen3", "quantization": "4bit"}}, r"r\.yaml: 'model.quantization: 4bit'.*'model.lora'"),
     ],
 )
 def test_bad_values_are_errors_naming_the_key(tmp_path, patch, pattern):
