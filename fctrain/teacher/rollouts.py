@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from fctrain.data.jsonl import write_jsonl
 from fctrain.errors import DataError
 
 # generate_fn(prompts, n) -> for each prompt, n completion texts
@@ -115,19 +116,12 @@ def _complete_json_lines(path: Path) -> list[dict]:
     return rows
 
 
-def _rewrite(path: Path, rows: list[dict]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as f:
-        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    os.replace(tmp, path)
-
-
 def load_progress(out_path: Path) -> tuple[dict[str, dict], int]:
     """Prompts already done (id -> counts) and how many samples they left; cleans up torn writes."""
     done = {row["prompt_id"]: row for row in _complete_json_lines(_done_path(out_path))}
     samples = [s for s in _complete_json_lines(out_path) if s.get("source_id") in done]
-    _rewrite(out_path, samples)
-    _rewrite(_done_path(out_path), list(done.values()))
+    write_jsonl(out_path, samples)
+    write_jsonl(_done_path(out_path), list(done.values()))
     return done, len(samples)
 
 

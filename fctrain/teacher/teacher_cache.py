@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from fctrain.errors import CacheMismatchError, ConfigError, DataError
+from fctrain.run_dir import atomic_write_json
 from fctrain.teacher.targets import encode_sample, predict_mask, token_hash, vocab_fingerprint
 
 FORMAT, VERSION = "fctrain-teacher-topk", 1
@@ -260,12 +261,6 @@ def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-def _atomic_write_json(path: Path, data) -> None:
-    from fctrain.run_dir import atomic_write_json
-
-    atomic_write_json(path, data)
-
-
 def encode_samples(tokenizer, samples: Iterable[dict], **render) -> list[tuple[str, list, list, str]]:
     """(id, input_ids, mask, token_hash) per sample, in order; ids must be unique."""
     out, seen = [], set()
@@ -314,7 +309,7 @@ def _write_shard(out: Path, index: int, rows: list, entries: list, k: int, id_by
     stem = out / f"shard-{index:05d}"
     _atomic_save_npy(Path(f"{stem}.ids.npy"), pack_ids(ids, id_bytes))
     _atomic_save_npy(Path(f"{stem}.lp.npy"), lp.astype(LOGPROB_DTYPE))
-    _atomic_write_json(Path(f"{stem}.json"), entries)  # last: marks the shard complete
+    atomic_write_json(Path(f"{stem}.json"), entries)  # last: marks the shard complete
 
 
 def cache_teacher(teacher_model, tokenizer, samples: Iterable[dict], out_dir: str | os.PathLike, *, k: int = 100,
@@ -352,7 +347,7 @@ def cache_teacher(teacher_model, tokenizer, samples: Iterable[dict], out_dir: st
     for stale in out.glob(".*.tmp"):  # a temp file left by an interrupted write
         stale.unlink()
     if not build_path.is_file():
-        _atomic_write_json(build_path, spec)
+        atomic_write_json(build_path, spec)
 
     t0 = time.time()
     total = sum(int(predict_mask(m).sum()) for _, _, m, _ in encoded)
@@ -388,7 +383,7 @@ def cache_teacher(teacher_model, tokenizer, samples: Iterable[dict], out_dir: st
                 "bytes_per_token": shard_bytes / max(total, 1),
                 "nominal_bytes_per_token": k * (spec["id_bytes"] + np.dtype(LOGPROB_DTYPE).itemsize),
                 "build_seconds": round(time.time() - t0, 2)}
-    _atomic_write_json(manifest_path, manifest)  # last: the cache is complete
+    atomic_write_json(manifest_path, manifest)  # last: the cache is complete
     summary = _summary(out, manifest, reused=False, resumed_shards=n_resumed)
     print(f"teacher cache: {len(encoded)} samples, {total} target tokens, {manifest['bytes_per_token']:.1f} B/token "
           f"(nominal {manifest['nominal_bytes_per_token']} = k*({spec['id_bytes']} B id + 2 B fp16)), "
