@@ -4,6 +4,8 @@
     bfcl_train              BFCL's never-evaluated categories (exec_*, sql): 340 samples, with any question
                             whose text equals an evaluation question removed; max_samples
     bfcl_train_irrelevance  n irrelevance samples made from bfcl_train by tool swapping (fctrain.data.irrelevance)
+    bfcl_train_pairs        n contrast pairs from bfcl_train (2n samples): a request with its own tools (call)
+                            and the same request with another request's tools (reply, no call)
 """
 
 from __future__ import annotations
@@ -28,8 +30,16 @@ def _bfcl_train_irrelevance(src) -> list[dict]:
     return swap_tools_irrelevance(bfcl_training_pool(), src.n, seed=src.seed)
 
 
+def _bfcl_train_pairs(src) -> list[dict]:
+    from fctrain.data.irrelevance import contrast_pairs
+    from fctrain.eval.bfcl_data import bfcl_training_pool
+
+    return contrast_pairs(bfcl_training_pool(), src.n, seed=src.seed)
+
+
 BUILTIN_SOURCES = {
     "synthetic": _synthetic,
     "bfcl_train": _bfcl_train,
     "bfcl_train_irrelevance": _bfcl_train_irrelevance,
+    "bfcl_train_pairs": _bfcl_train_pairs,
 }

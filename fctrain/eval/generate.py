@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import torch
 
+from fctrain.render.prompt_ids import encode_prompt
+
 GenerateFn = Callable[[list[str]], list[str]]
 
 
@@ -39,7 +41,7 @@ def hf_generate_fn(model, tokenizer, *, batch_size: int = 8, max_new_tokens: int
         device = next(model.parameters()).device
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            encoded = [tokenizer(prompts[i], add_special_tokens=False)["input_ids"] for i in idx]
+            encoded = [encode_prompt(tokenizer, prompts[i]) for i in idx]
             width = max(len(e) for e in encoded)
             # left padding: every prompt ends at the same column, so generated tokens line up
             input_ids = torch.tensor([[pad_id] * (width - len(e)) + e for e in encoded], device=device)
@@ -71,8 +73,11 @@ def vllm_generate_fn(model_path: str, *, max_new_tokens: int = 256, **llm_kwargs
     llm = LLM(model=model_path, **llm_kwargs)
     params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, skip_special_tokens=True)
 
+    tokenizer = llm.get_tokenizer()
+
     def generate(prompts: list[str]) -> list[str]:
-        return [r.outputs[0].text for r in llm.generate(prompts, params, use_tqdm=False)]
+        inputs = [{"prompt_token_ids": encode_prompt(tokenizer, p)} for p in prompts]
+        return [r.outputs[0].text for r in llm.generate(inputs, params, use_tqdm=False)]
 
     return generate
 

@@ -23,17 +23,26 @@ class EvalStageConfig:
 def run_eval(ctx, cfg: EvalStageConfig) -> dict:
     """Evaluate into the stage folder. outputs["metrics"]: bfcl_overall / bfcl_non_live / bfcl_live /
     bfcl_irrelevance, bfcl_<category> (accuracies in [0, 1]), format_failure_rate, heldout_* (rewards)."""
-    from fctrain.data import read_jsonl
-    from fctrain.eval.bfcl_eval import evaluate_bfcl, evaluate_heldout
+    from fctrain.models.device import inference_autocast
     from fctrain.models.load import load_model_and_tokenizer
 
     recipe = ctx.recipe
     if cfg.which == "teacher":
-        source = ctx.outputs.get("teacher_path") or recipe.teacher or recipe.model
+        model_cfg = recipe.teacher or recipe.model
+        source = ctx.outputs.get("teacher_path") or model_cfg
     else:
-        source = ctx.outputs.get("model_path") or recipe.model
+        model_cfg = recipe.model
+        source = ctx.outputs.get("model_path") or model_cfg
     model, tokenizer = load_model_and_tokenizer(source, device=recipe.device, for_training=False)
     render = dict(template=recipe.template.name, think=recipe.template.think)
+    with inference_autocast(model_cfg, model):
+        return _evaluate(ctx, cfg, model, tokenizer, source, render)
+
+
+def _evaluate(ctx, cfg: EvalStageConfig, model, tokenizer, source, render: dict) -> dict:
+    from fctrain.data import read_jsonl
+    from fctrain.eval.bfcl_eval import evaluate_bfcl, evaluate_heldout
+
     results = evaluate_bfcl(
         model, tokenizer, categories=cfg.categories, limit=cfg.limit, seed=cfg.seed, out_dir=ctx.stage_dir,
         batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, progress=True,

@@ -4,6 +4,9 @@ Policy (documented in the recipe reference):
 - dtype "auto": bfloat16 on a CUDA GPU that supports it, else float32 (fp16 weights break AMP training).
 - An explicit bfloat16/float16 request on CPU is honoured with a warning (it works, but slowly and with
   lower precision); nothing is silently changed.
+- cpu_bf16 (opt-in): on CPU, bf16 autocast over fp32 weights, for training (Trainer's bf16 flag) and for
+  generation (`inference_autocast`). It is a speed option: exact reruns stay exact, but numbers differ
+  slightly from fp32.
 - attn "auto": flash_attention_2 when flash_attn imports, CUDA is present and the dtype is 16-bit; else sdpa.
 - An explicit flash_attention_2 request that cannot work (no CUDA, no flash_attn, or float32) raises
   ConfigError, since transformers would fail later with a less helpful message.
@@ -11,6 +14,7 @@ Policy (documented in the recipe reference):
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import warnings
 
@@ -65,3 +69,29 @@ def pick_attn_implementation(attn: str = "auto", *, on_cuda: bool, dtype: torch.
             raise ConfigError(f"model.attn_implementation=flash_attention_2 needs {', '.join(missing)}; "
                               "use attn_implementation=auto (sdpa) instead")
     return attn
+
+
+def cpu_native_bf16() -> bool:
+    """Whether this CPU computes bf16 matmuls natively (oneDNN: AVX512-BF16 or AMX)."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def cpu_bf16_wanted(model_cfg) -> bool:
+    """The recipe's `model.cpu_bf16`, with a warning where the CPU would only emulate bf16."""
+    if not getattr(model_cfg, "cpu_bf16", False):
+        return False
+    if not cpu_native_bf16():
+        warnings.warn("model.cpu_bf16: this CPU has no native bf16 (AVX512-BF16/AMX); autocast will be slower "
+                      "than fp32 here", stacklevel=2)
+    return True
+
+
+def inference_autocast(model_cfg, model):
+    """A context for generation and teacher passes: CPU bf16 autocast when the recipe asks for it."""
+    on_cpu = next(model.parameters()).device.type == "cpu"
+    if on_cpu and cpu_bf16_wanted(model_cfg):
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()

@@ -137,13 +137,15 @@ def hf_generate_fn(model, tokenizer, *, temperature: float, top_p: float, max_ne
     """Sampling with transformers' generate: left-padded batches, n return sequences per prompt."""
     import torch
 
+    from fctrain.render.prompt_ids import encode_prompt
+
     stop_ids = {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id) if i is not None}
     stop_ids |= {tokenizer.get_vocab()[t] for t in ("<|im_end|>", "<|endoftext|>") if t in tokenizer.get_vocab()}
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
     def generate(prompts: list[str], n: int) -> list[list[str]]:
         device = next(model.parameters()).device
-        encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        encoded = [encode_prompt(tokenizer, p) for p in prompts]
         length = max(len(x) for x in encoded)
         ids = torch.full((len(encoded), length), pad_id, dtype=torch.long)
         attn = torch.zeros_like(ids)
@@ -170,9 +172,14 @@ def vllm_generate_fn(model_path: str, *, temperature: float, top_p: float, max_n
 
     llm = LLM(model=model_path, seed=seed)
 
+    from fctrain.render.prompt_ids import encode_prompt
+
+    tokenizer = llm.get_tokenizer()
+
     def generate(prompts: list[str], n: int) -> list[list[str]]:
         params = SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_new_tokens, seed=seed)
-        return [[c.text for c in r.outputs] for r in llm.generate(prompts, params)]
+        inputs = [{"prompt_token_ids": encode_prompt(tokenizer, p)} for p in prompts]
+        return [[c.text for c in r.outputs] for r in llm.generate(inputs, params)]
 
     return generate
 

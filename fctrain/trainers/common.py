@@ -133,8 +133,12 @@ def run_training(trainer, ctx, *, metrics_path: Path, on_nan: str = "error", sav
 
 def precision_flags(model_cfg) -> dict[str, bool]:
     """bf16/fp16 autocast flags for TrainingArguments, honouring the recipe's dtype where the device can."""
+    from fctrain.models.device import cpu_bf16_wanted
+
     dtype = model_cfg.dtype
     on_gpu = cuda_available()
+    if not on_gpu and cpu_bf16_wanted(model_cfg):
+        return {"bf16": True, "fp16": False}  # accelerate autocasts to bf16 on CPU; weights stay fp32
     if dtype == "auto":
         return {"bf16": on_gpu and torch.cuda.is_bf16_supported(), "fp16": False}
     if dtype in ("bfloat16", "float16") and not on_gpu:
@@ -228,8 +232,16 @@ def plot_curve(rows: list[dict], keys: list[str], path: Path, title: str) -> Pat
 
 
 def save_model(trainer, tokenizer, out: Path) -> Path:
-    """Save the final model + tokenizer under a temp name and rename: no half-written model dir."""
+    """Save the final model + tokenizer under a temp name and rename: no half-written model dir.
+
+    LoRA adapters are merged first, so the next stage gets a plain model (and can add a LoRA of its own).
+    QLoRA keeps its adapters: merging into NF4 weights would round the update away; `fctrain export --merge`
+    merges them into the full-precision base.
+    """
     import shutil
+
+    if hasattr(trainer.model, "merge_and_unload") and not getattr(trainer.model, "is_loaded_in_4bit", False):
+        trainer.model = trainer.model.merge_and_unload()
 
     tmp = out.parent / f".{out.name}.partial"
     if tmp.exists() and trainer.is_world_process_zero():  # one rank cleans up; several would race

@@ -10,6 +10,7 @@ concatenated in the same order, and no position predicts across a sample boundar
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import torch
 from transformers import Trainer
 
 from fctrain.errors import CacheMismatchError, ConfigError
+from fctrain.models.device import inference_autocast
 from fctrain.trainers.distill_config import CacheTeacherStageConfig, CKDStageConfig, RolloutStageConfig
 
 STAT_KEYS = ("fkl", "mistake_mass", "student_entropy", "teacher_token_ce")  # the loss's stats, in order
@@ -57,8 +59,8 @@ class CKDCollator:
     """Pads (or packs) a micro-batch and gathers the teacher rows aligned to its target positions.
 
     Output: input_ids, attention_mask or position_ids, predict_mask [B, L] bool (logits at t predict a
-    target at t+1), target_ids [N], teacher_ids [N, k], teacher_logprobs [N, k]; the N rows follow
-    predict_mask in row-major order.
+    target at t+1), target_ids [N], teacher_ids [N, k], teacher_logprobs [N, k], first_target [N] bool
+    (the row predicts the first token of an answer); the N rows follow predict_mask in row-major order.
     """
 
     teacher: Any  # TeacherCache or OnlineTeacher: get_batch([(id, input_ids, mask)]) -> [(ids, logprobs)]
@@ -90,12 +92,18 @@ class CKDCollator:
                 batch["predict_mask"][b, : len(s)] = keep
         # The token each kept position predicts: the next token of the same sample.
         batch["target_ids"] = torch.cat([s[1:][k[:-1]] for s, k in zip(seqs, keeps)])
+        batch["first_target"] = torch.cat([_run_starts(k)[k] for k in keeps])
         batch["teacher_ids"] = torch.cat([r[0] for r in rows]).long()
         batch["teacher_logprobs"] = torch.cat([r[1] for r in rows]).float()
         if len(batch["teacher_ids"]) != len(batch["target_ids"]):
             raise CacheMismatchError(f"teacher gave {len(batch['teacher_ids'])} rows for "
                                      f"{len(batch['target_ids'])} target tokens (samples {[f['id'] for f in features]})")
         return batch
+
+
+def _run_starts(keep: torch.Tensor) -> torch.Tensor:
+    """True where a run of True begins (the position predicting an answer's first token)."""
+    return keep & ~torch.cat([keep.new_zeros(1), keep[:-1]])
 
 
 # ---- the trainer ----
@@ -108,30 +116,47 @@ class CKDLossConfig:
     kd_ratio: float = 1.0
     fused_linear: bool = False
     impl: str = "auto"
+    decision_weight: float = 0.0
 
 
 def ckd_loss_and_stats(model, inputs: dict, cfg: CKDLossConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """Student forward at the target positions only, then the CKD loss and its stats [4] (STAT_KEYS order)."""
+    """Student forward at the target positions only, then the CKD loss and its stats (STAT_KEYS order, plus
+    the decision loss when cfg.decision_weight > 0).
+
+    decision_weight w adds w * (the same CKD loss over the rows predicting an answer's first token), see
+    fctrain/trainers/decision_weight.py; w = 0 is STAR's plain token mean."""
     from fctrain.losses import ckd_loss, fused_linear_ckd_loss
 
     keep = inputs["predict_mask"]
     fwd = {k: inputs[k] for k in ("input_ids", "attention_mask", "position_ids") if k in inputs}
-    teacher = (inputs["teacher_logprobs"], inputs["teacher_ids"])
-    opts = {"top_m": cfg.top_m, "lam": cfg.lam, "kl_type": cfg.kl_type, "kd_ratio": cfg.kd_ratio,
-            "labels": inputs["target_ids"], "return_stats": True}
+    opts = {"top_m": cfg.top_m, "lam": cfg.lam, "kl_type": cfg.kl_type, "kd_ratio": cfg.kd_ratio}
     if cfg.fused_linear:
         # Project nothing in the model (an all-False keep mask); the loss projects chunk by chunk.
         out = model(**fwd, logits_to_keep=torch.zeros_like(keep), output_hidden_states=True, use_cache=False)
-        hidden = out.hidden_states[-1][keep]
+        rows = out.hidden_states[-1][keep]
         weight = _unwrap(model).get_output_embeddings().weight
         impl = cfg.impl if cfg.impl in ("chunked", "triton") else "auto"
-        loss, stats = fused_linear_ckd_loss(hidden, weight, *teacher, None, impl=impl, **opts)
+
+        def loss_of(rows, select):
+            return fused_linear_ckd_loss(rows, weight, inputs["teacher_logprobs"][select], inputs["teacher_ids"][select],
+                                         None, impl=impl, labels=inputs["target_ids"][select], return_stats=True, **opts)
     else:
-        logits = model(**fwd, logits_to_keep=keep, use_cache=False).logits
-        if logits.dim() == 3:  # a model without boolean logits_to_keep
-            logits = logits[keep]
-        loss, stats = ckd_loss(logits, *teacher, None, impl=cfg.impl, **opts)
-    return loss, torch.stack([stats[k].detach().float() for k in ("fkl", "mistake", "entropy", "ce")])
+        rows = model(**fwd, logits_to_keep=keep, use_cache=False).logits
+        if rows.dim() == 3:  # a model without boolean logits_to_keep
+            rows = rows[keep]
+
+        def loss_of(rows, select):
+            return ckd_loss(rows, inputs["teacher_logprobs"][select], inputs["teacher_ids"][select], None,
+                            impl=cfg.impl, labels=inputs["target_ids"][select], return_stats=True, **opts)
+
+    loss, stats = loss_of(rows, slice(None))
+    stats = [stats[k].detach().float() for k in ("fkl", "mistake", "entropy", "ce")]
+    if cfg.decision_weight:
+        first = inputs["first_target"]
+        decision, _ = loss_of(rows[first], first)
+        loss = loss + cfg.decision_weight * decision
+        stats.append(decision.detach().float())
+    return loss, torch.stack(stats)
 
 
 def _unwrap(model):
@@ -150,7 +175,8 @@ class CKDTrainer(Trainer):
     def __init__(self, *args, ckd: CKDLossConfig, **kwargs):
         super().__init__(*args, **kwargs)
         self.ckd = ckd
-        self._stat_sum = torch.zeros(len(STAT_KEYS), dtype=torch.float64)
+        self.stat_keys = STAT_KEYS + (("decision_loss",) if ckd.decision_weight else ())
+        self._stat_sum = torch.zeros(len(self.stat_keys), dtype=torch.float64)
         self._stat_n = 0
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -163,7 +189,7 @@ class CKDTrainer(Trainer):
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if self._stat_n and "loss" in logs:  # training logs: add the stats averaged since the last log
             means = self._stat_sum / self._stat_n
-            logs.update({key: round(float(v), 6) for key, v in zip(STAT_KEYS, means)})
+            logs.update({key: round(float(v), 6) for key, v in zip(self.stat_keys, means)})
             self._stat_sum.zero_()
             self._stat_n = 0
         super().log(logs, start_time)
@@ -241,10 +267,12 @@ def run_rollout(ctx, cfg: RolloutStageConfig) -> dict:
     shard = shard_rollouts(samples, ctx.stage_dir / "rollouts.jsonl")  # torchrun: this rank's prompts
     model, tokenizer = _vllm_teacher(ctx, cfg) or _load_teacher(ctx)  # a path string means vLLM
     think = ctx.recipe.template.think if cfg.think is None else cfg.think
-    result = rollout_teacher(model, tokenizer, shard.samples, shard.part_path, n=cfg.n,
-                             temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens,
-                             think=think, batch_size=cfg.batch_size, seed=ctx.seed + shard.rank,
-                             template=ctx.recipe.template.name, fallback_to_reference=cfg.fallback_to_reference)
+    on_hf = not isinstance(model, str)
+    with inference_autocast(_teacher_cfg(ctx), model) if on_hf else contextlib.nullcontext():
+        result = rollout_teacher(model, tokenizer, shard.samples, shard.part_path, n=cfg.n,
+                                 temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens,
+                                 think=think, batch_size=cfg.batch_size, seed=ctx.seed + shard.rank,
+                                 template=ctx.recipe.template.name, fallback_to_reference=cfg.fallback_to_reference)
     result = join_rollouts(shard, result, [s["id"] for s in samples])
     if result["kept"] + result["reference_fallback"] == 0:
         raise ConfigError(f"rollout stage: no valid rollout among {result['prompts']} prompts "
@@ -262,9 +290,10 @@ def run_cache_teacher(ctx, cfg: CacheTeacherStageConfig) -> dict:
     model, tokenizer = _load_teacher(ctx)
     out = Path(cfg.cache_dir) if cfg.cache_dir else ctx.stage_dir / "teacher_cache"
     name = ctx.outputs.get("teacher_path") or _teacher_cfg(ctx).name_or_path
-    summary = cache_teacher(model, tokenizer, samples, out, k=cfg.k, batch_size=cfg.batch_size,
-                            shard_size=cfg.shard_size, teacher_name=str(name), overwrite=cfg.overwrite,
-                            **_render_settings(ctx, cfg.max_target_tokens))
+    with inference_autocast(_teacher_cfg(ctx), model):
+        summary = cache_teacher(model, tokenizer, samples, out, k=cfg.k, batch_size=cfg.batch_size,
+                                shard_size=cfg.shard_size, teacher_name=str(name), overwrite=cfg.overwrite,
+                                **_render_settings(ctx, cfg.max_target_tokens))
     keys = ("n_samples", "n_tokens", "bytes_per_token", "reused")
     return {"cache_dir": summary["cache_dir"], "metrics": {k: summary[k] for k in keys}}
 
@@ -313,7 +342,7 @@ def run_ckd(ctx, cfg: CKDStageConfig) -> dict:
         activation_checkpointing_kwargs={"use_reentrant": False} if cfg.gradient_checkpointing else None,
     )
     loss_cfg = CKDLossConfig(top_m=cfg.top_m, lam=cfg.lam, kl_type=cfg.kl_type, kd_ratio=cfg.kd_ratio,
-                             fused_linear=cfg.fused_linear, impl=cfg.loss_impl)
+                             fused_linear=cfg.fused_linear, impl=cfg.loss_impl, decision_weight=cfg.decision_weight)
     metrics_path = ctx.stage_dir / "metrics.jsonl"
     trainer = build_ckd_trainer(model, tokenizer, dataset, teacher, loss_cfg, args, packing=cfg.packing,
                                 peft_config=peft_config_of(ctx.recipe.model),
@@ -321,10 +350,6 @@ def run_ckd(ctx, cfg: CKDStageConfig) -> dict:
     trainer.data_collator = WithSampleIds(trainer.data_collator)  # a NaN report names the batch's samples
     extra = run_training(trainer, ctx, metrics_path=metrics_path, on_nan=cfg.on_nan, save_steps=cfg.save_steps,
                          save_total_limit=cfg.save_total_limit)
-    # LoRA: hand the next stage a plain model. QLoRA keeps its adapters (merging into NF4 weights would round
-    # the update away); `fctrain export --merge` merges them into the full-precision base.
-    if hasattr(trainer.model, "merge_and_unload") and not getattr(trainer.model, "is_loaded_in_4bit", False):
-        trainer.model = trainer.model.merge_and_unload()
     out = save_model(trainer, tokenizer, ctx.stage_dir / "model")
     rows = read_metrics(metrics_path)
     metrics = {**loss_summary(rows), **loss_summary(rows, "fkl"), "train_samples": len(dataset), **extra}

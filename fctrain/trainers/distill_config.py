@@ -55,6 +55,9 @@ class CKDStageConfig:
     packing: bool = opt(True, "Concatenate each micro-batch into one padding-free row (STAR: packing).")
     gradient_checkpointing: bool = opt(True, "Recompute activations in backward (STAR: on).")
     online_teacher: bool = opt(False, "Run the teacher in memory instead of reading the cache.")
+    decision_weight: float = opt(
+        0.0, "Extra weight on the CKD loss of each answer's first token, where the student decides between a call "
+        "and a text reply (fctrain/trainers/decision_weight.py); 0 = STAR's token mean.")
     fused_linear: bool = opt(False, "fused_linear_ckd_loss from hidden states + lm_head (no [tokens, V] logits).")
     loss_impl: str = opt("auto", "ckd_loss implementation: auto, reference, chunked, triton.")
     max_samples: int | None = opt(None, "Use at most this many training samples.")

@@ -138,6 +138,7 @@ def build_grpo_dataset(samples: list[dict], tokenizer, *, template: str, think: 
     from datasets import Dataset
 
     from fctrain.render import assistant_text, reference_of, render_prompt
+    from fctrain.render.prompt_ids import encode_prompt
 
     rows, skipped = [], Counter()
     for s in samples:
@@ -146,7 +147,7 @@ def build_grpo_dataset(samples: list[dict], tokenizer, *, template: str, think: 
             skipped["no_assistant_turn"] += 1
             continue
         prompt = render_prompt(tokenizer, s, template=template, think=think)
-        if len(tokenizer(prompt, add_special_tokens=False)["input_ids"]) > max_prompt_length:
+        if len(encode_prompt(tokenizer, prompt)) > max_prompt_length:
             skipped["prompt_too_long"] += 1
             continue
         rows.append({"prompt": prompt, "reference": json.dumps(reference, ensure_ascii=False),

@@ -5,7 +5,9 @@
    full (bounded), and joins the kept rows into one batch (grpo_batch.py).
 2. Advantages from the *kept* groups with STAR's (r - mean) / (std + 1e-9) (TRL uses 1e-4 and the whole
    unfiltered round), or Dr. GRPO's r - mean.
-3. The KL term with a selectable estimator (k2 by default; TRL hard-codes k3): TRL's loss runs with beta
+3. Prompt tokens as training saw them (fctrain.render.prompt_ids): TRL tokenises a string prompt on its
+   own, and a trailing "\n\n" can then become a token the model never saw before an answer.
+4. The KL term with a selectable estimator (k2 by default; TRL hard-codes k3): TRL's loss runs with beta
    set to 0 and we add beta * reduce(KL) computed from the same policy log-probs (grpo_math.reduce_like_trl).
 
 The scorer returns, per completion, an object with `.reward` (drives advantages) and `.score` (drives the
@@ -57,6 +59,13 @@ class StarGRPOTrainer(GRPOTrainer):
         return simrl
 
     # ------------------------------------------------------------------------------------------ rollouts
+
+    def _tokenize_prompts(self, prompts: list):
+        if not prompts or not isinstance(prompts[0], str):
+            return super()._tokenize_prompts(prompts)
+        from fctrain.render.prompt_ids import encode_prompt
+
+        return [encode_prompt(self._tokenizer, p) for p in prompts], None, {}
 
     def _global_max(self, value: int) -> int:
         t = torch.tensor([value], device=self.accelerator.device)

@@ -1,4 +1,4 @@
-"""Supervised fine-tuning on TRL's SFTTrainer, loss on assistant tokens only.
+"""Supervised fine-tuning on TRL's SFTTrainer, loss on assistant tokens only (+ an optional decision weight).
 
 fctrain renders each canonical sample itself (fctrain.render.sft_dataset: input_ids + assistant mask, with
 the all-zero-mask check) and hands TRL a pre-tokenised dataset with an `assistant_masks` column; TRL turns
@@ -32,13 +32,16 @@ class SFTStageConfig:
     eval_steps: int | None = opt(None, "Evaluate loss on the validation split every N steps (None = at the end).")
     save_steps: int | None = opt(None, "Save a checkpoint every N steps (None = only the final model).")
     save_total_limit: int = opt(2, "Checkpoints to keep when save_steps is set.")
+    decision_weight: float = opt(
+        0.0, "Extra loss weight on each answer's first token, where the model decides between a call and a text "
+        "reply (fctrain/trainers/decision_weight.py); 0 = the plain token mean.")
     skip_unrenderable: bool = opt(False, "Skip (and count) samples whose assistant tokens are all truncated away.")
     on_nan: Literal["error", "skip"] = opt(
         "error", "NaN/inf loss or gradients: stop naming the step and samples, or skip the optimizer step (counted).")
 
 
 def train_sft(ctx, cfg: SFTStageConfig, model_cfg, *, start_path: str | None, out_name: str) -> dict:
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
     from fctrain.data import read_jsonl
     from fctrain.render import sft_dataset
@@ -53,6 +56,7 @@ def train_sft(ctx, cfg: SFTStageConfig, model_cfg, *, start_path: str | None, ou
         run_training,
         save_model,
     )
+    from fctrain.trainers.decision_weight import DecisionWeightedSFTTrainer
     from fctrain.trainers.guards import sft_id_resolver
 
     model, tokenizer = load_for_stage(model_cfg, start_path)
@@ -84,9 +88,10 @@ def train_sft(ctx, cfg: SFTStageConfig, model_cfg, *, start_path: str | None, ou
         eval_steps=cfg.eval_steps,
     )
     metrics_path = ctx.stage_dir / "metrics.jsonl"
-    trainer = SFTTrainer(
+    trainer = DecisionWeightedSFTTrainer(
         model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tokenizer,
         peft_config=peft_config_of(model_cfg), callbacks=[MetricsJsonl(metrics_path, ctx.stage_dir.name)],
+        decision_weight=cfg.decision_weight,
     )
     metrics = run_training(trainer, ctx, metrics_path=metrics_path, on_nan=cfg.on_nan, save_steps=cfg.save_steps,
                            save_total_limit=cfg.save_total_limit, resolve_ids=sft_id_resolver(tokenizer, train, **render))

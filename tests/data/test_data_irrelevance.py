@@ -28,3 +28,34 @@ def test_too_few_samples_give_none():
     one = [s for s in generate_tasks(10, seed=0) if _called(s)][:1]
     assert swap_tools_irrelevance(one, 5) == []  # a single sample has nobody to swap tools with
     assert swap_tools_irrelevance([], 5) == []
+
+
+def test_contrast_pairs_differ_only_in_the_tools():
+    from fctrain.data.irrelevance import contrast_pairs
+
+    pool = [s for s in generate_tasks(60, seed=1) if _called(s)]
+    out = contrast_pairs(pool, 10, seed=0)
+    assert len(out) == 20
+    for original, twin in zip(out[::2], out[1::2]):
+        assert original in pool and validate_sample(twin) == []
+        assert twin["messages"][0] == original["messages"][0]  # the same request, word for word
+        assert twin["messages"][-1] == {"role": "assistant", "content": NO_TOOL_REPLY}
+        assert not ({t["name"] for t in twin["tools"]} & _called(original))
+        assert len(twin["tools"]) == len(original["tools"])  # this pool always has a partner of the same size
+    assert contrast_pairs(pool, 10, seed=0) == out
+    assert contrast_pairs(pool, 10, seed=1) != out
+    assert contrast_pairs(pool[:1], 5) == []
+
+
+def test_bfcl_train_pairs_source():
+    import importlib.util
+
+    import pytest
+
+    if importlib.util.find_spec("bfcl_eval") is None:
+        pytest.skip("bfcl-eval is not installed")
+    from fctrain.config.schema import DataSourceConfig
+    from fctrain.data.builtin_sources import BUILTIN_SOURCES
+
+    out = BUILTIN_SOURCES["bfcl_train_pairs"](DataSourceConfig(path="bfcl_train_pairs", n=8))
+    assert len(out) == 16 and sum(bool(_called(s)) for s in out) == 8

@@ -91,6 +91,39 @@ def test_dtype_policy():
         pick_dtype("float8", on_cuda=False)
 
 
+def test_cpu_bf16_is_opt_in_autocast_over_fp32_weights(monkeypatch, tiny_qwen3):
+    from transformers import Trainer, TrainingArguments
+
+    from fctrain.config.schema import ModelConfig
+    from fctrain.models.device import inference_autocast
+    from fctrain.trainers.common import precision_flags
+
+    monkeypatch.setattr("fctrain.trainers.common.cuda_available", lambda: False)
+    monkeypatch.setattr("fctrain.models.device.cpu_native_bf16", lambda: True)
+    off, on = ModelConfig(), ModelConfig(cpu_bf16=True)
+    assert precision_flags(off) == {"bf16": False, "fp16": False}
+    assert precision_flags(on) == {"bf16": True, "fp16": False}
+    with inference_autocast(off, tiny_qwen3):
+        assert not torch.is_autocast_enabled("cpu")
+    with inference_autocast(on, tiny_qwen3):
+        assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+        logits = tiny_qwen3(input_ids=torch.tensor([[1, 2, 3]])).logits
+    assert logits.dtype == torch.bfloat16 and tiny_qwen3.dtype == torch.float32
+    # The flag reaches accelerate: Trainer's forward runs under CPU bf16 autocast, weights stay fp32.
+    args = TrainingArguments(output_dir="/tmp/unused", use_cpu=True, report_to=[], **precision_flags(on))
+    fresh = tiny_model("qwen3", seed=0)  # accelerate wraps forward in place: not the shared fixture
+    trainer = Trainer(model=fresh, args=args)
+    assert trainer.accelerator.mixed_precision == "bf16"
+    seen = []
+    fresh.lm_head.register_forward_hook(lambda *_: seen.append(torch.is_autocast_enabled("cpu")))
+    trainer.accelerator.prepare_model(fresh)(input_ids=torch.tensor([[1, 2, 3]]))
+    assert seen == [True] and fresh.dtype == torch.float32
+
+    monkeypatch.setattr("fctrain.models.device.cpu_native_bf16", lambda: False)
+    with pytest.warns(UserWarning, match="no native bf16"):
+        assert precision_flags(on)["bf16"]
+
+
 def test_attention_policy():
     assert pick_attn_implementation("auto", on_cuda=False, dtype=torch.float32) == "sdpa"
     assert pick_attn_implementation("eager", on_cuda=False, dtype=torch.float32) == "eager"

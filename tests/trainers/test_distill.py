@@ -181,3 +181,29 @@ def test_stages_rollout_cache_ckd_reuse_and_refuse(tmp_path, model_dirs, samples
 
     with pytest.raises(CacheMismatchError, match="max_target_tokens"):  # other truncation than the cache
         distill.run_ckd(ctx, distill.CKDStageConfig(max_target_tokens=8, max_steps=1))
+
+
+@pytest.mark.parametrize("fused_linear", [False, True])
+def test_decision_weight_adds_the_loss_of_each_answers_first_token(dataset, cache, tok, fused_linear):
+    from fctrain.losses import ckd_loss
+    from fctrain.teacher.targets import predict_mask
+
+    feats = [dataset[i] for i in range(3)]
+    batch = distill.CKDCollator(cache, tok.pad_token_id, packing=True)(feats)
+    first = batch["first_target"]
+    assert first.sum() == 3 and first.shape == batch["target_ids"].shape  # one answer per sample here
+    starts = torch.cumsum(torch.tensor([0] + [int(predict_mask(f['mask']).sum()) for f in feats[:-1]]), 0)
+    assert first.nonzero().squeeze(1).tolist() == starts.tolist()  # each sample's first target row
+
+    model = student()
+    plain = distill.CKDLossConfig(top_m=50, fused_linear=fused_linear)
+    weighted = distill.CKDLossConfig(top_m=50, fused_linear=fused_linear, decision_weight=2.0)
+    base, stats = distill.ckd_loss_and_stats(model, batch, plain)
+    total, wstats = distill.ckd_loss_and_stats(model, batch, weighted)
+    logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
+                   logits_to_keep=batch["predict_mask"], use_cache=False).logits
+    decision = ckd_loss(logits[first], batch["teacher_logprobs"][first], batch["teacher_ids"][first], top_m=50,
+                        labels=batch["target_ids"][first])
+    torch.testing.assert_close(total, base + 2.0 * decision, atol=1e-5, rtol=1e-5)
+    assert len(stats) == 4 and len(wstats) == 5
+    torch.testing.assert_close(wstats[4], decision.detach(), atol=1e-5, rtol=1e-5)

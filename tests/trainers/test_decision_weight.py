@@ -1,0 +1,44 @@
+"""decision_weight in SFT: the first token of each answer gets w times the mean loss of those tokens on top of
+TRL's token mean, computed from the same forward."""
+
+from __future__ import annotations
+
+import torch
+
+from fctrain.trainers.decision_weight import IGNORE, first_target_mask
+
+
+def test_first_target_mask_marks_where_each_answer_starts():
+    labels = torch.tensor([[IGNORE, IGNORE, 5, 6, IGNORE, 7, 8, IGNORE],
+                           [IGNORE, 3, 4, IGNORE, IGNORE, IGNORE, IGNORE, IGNORE]])
+    # position t predicts labels[t + 1]: answers start at labels 2 and 5 (row 0) and 1 (row 1)
+    assert first_target_mask(labels).nonzero().tolist() == [[0, 1], [0, 4], [1, 0]]
+
+
+def test_decision_weight_adds_w_times_the_first_token_loss(tmp_path, tool_samples):
+    from trl import SFTConfig
+
+    from fctrain.render import sft_dataset
+    from fctrain.testing import tiny_model, tiny_tokenizer
+    from fctrain.trainers.decision_weight import DecisionWeightedSFTTrainer
+
+    tok = tiny_tokenizer()
+    samples = [s for s in tool_samples if s["id"] in ("single-call", "parallel-unicode", "multi-turn")]
+    dataset, _ = sft_dataset(tok, samples, template="qwen3", think=False)
+    losses = {}
+    for w in (0.0, 2.0):
+        model = tiny_model("qwen3", seed=0)
+        args = SFTConfig(output_dir=str(tmp_path / f"w{w}"), report_to=[], use_cpu=True, max_length=None)
+        trainer = DecisionWeightedSFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tok,
+                                             decision_weight=w)
+        inputs = trainer.data_collator([trainer.train_dataset[i] for i in range(len(dataset))])
+        losses[w] = trainer.compute_loss(model, dict(inputs))
+    labels = inputs["labels"]
+    with torch.no_grad():
+        logits = tiny_model("qwen3", seed=0)(input_ids=inputs["input_ids"],
+                                             attention_mask=inputs.get("attention_mask")).logits[:, :-1]
+    nll = -torch.log_softmax(logits.float(), -1).gather(-1, labels[:, 1:].clamp(min=0)[..., None])[..., 0]
+    first = first_target_mask(labels)
+    assert first.sum() == 5  # one answer each, and three in multi-turn
+    torch.testing.assert_close(losses[2.0] - losses[0.0], 2.0 * nll[first].mean(), atol=1e-4, rtol=1e-4)
+    assert trainer._metrics["train"]["decision_loss"]
