@@ -57,7 +57,8 @@ def cmd_eval(args) -> int:
     from fctrain.eval.cli import eval_main
 
     eval_main(model=args.model, categories=args.categories, limit=args.limit, out=args.out,
-              batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, think=args.think)
+              batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, think=args.think,
+              cpu_bf16=args.cpu_bf16)
     return 0
 
 
@@ -111,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--batch-size", type=int, default=8)
     e.add_argument("--max-new-tokens", type=int, default=256)
     e.add_argument("--think", action="store_true")
+    e.add_argument("--cpu-bf16", action="store_true",
+                   help="on CPU, generate under bf16 autocast (about 2x faster where the CPU has native bf16)")
     e.set_defaults(fn=cmd_eval)
 
     r = sub.add_parser("report", help="plots from run directories")

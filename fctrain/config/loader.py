@@ -153,6 +153,11 @@ def check_recipe(loaded: LoadedRecipe, recipe_dir: Path) -> None:
             raise ConfigError(f"{file}: 'data.sources.{i}.path': no such file: {src.path}")
         if src.weight <= 0:
             raise ConfigError(f"{file}: 'data.sources.{i}.weight' must be > 0, got {src.weight}")
+    for section in ("model", "teacher"):
+        m = getattr(r, section)
+        if m is not None and m.trainable_layers is not None and (m.trainable_layers < 1 or m.lora is not None):
+            raise ConfigError(f"{file}: '{section}.trainable_layers: {m.trainable_layers}' must be a positive number "
+                              f"of blocks, and cannot be combined with '{section}.lora' (LoRA already freezes the base)")
     if r.model.quantization == "4bit" and r.model.lora is None:
         raise ConfigError(f"{file}: 'model.quantization: 4bit' (QLoRA) trains adapters on frozen 4-bit weights, "
                           "so it needs a 'model.lora' section (e.g. model.lora.r=16)")

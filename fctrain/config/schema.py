@@ -45,6 +45,9 @@ class ModelConfig:
     cpu_bf16: bool = opt(
         False, "On CPU, train and generate under bf16 autocast (weights stay fp32): about 2x faster where the CPU "
         "has native bf16 (AVX512-BF16 or AMX), slower elsewhere. Off = plain fp32. No effect on a GPU.")
+    trainable_layers: int | None = opt(
+        None, "Train only the top N transformer blocks and the final norm; the embeddings (and a tied output "
+        "head) and the blocks below stay frozen, so backward stops at block N from the top. None = all weights.")
     quantization: Literal["none", "4bit"] = opt(
         "none", "4bit = bitsandbytes NF4 with double quantisation (QLoRA; the trained model needs `lora`).")
 
@@ -57,7 +60,8 @@ class DataSourceConfig:
     weight: float = opt(
         1.0, "Mixture weight: times each sample is used (0.5 = a random half); a relative share when data.total is set."
     )
-    split: str = opt("train", "Split name for hub datasets.")
+    split: str = opt("train", "Split name for hub datasets; for the built-in bfcl_train* sources, BFCL training "
+                     "categories, comma-separated (train = all).")
     max_samples: int | None = opt(None, "Read at most this many samples from the source.")
     n: int = opt(256, "Number of samples (or pairs, for bfcl_train_pairs) to generate (built-in generated sources only).")
     seed: int = opt(0, "Generator seed (built-in generated sources only).")

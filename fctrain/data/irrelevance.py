@@ -46,7 +46,8 @@ def swap_tools_irrelevance(samples: list[dict], n: int, seed: int = 0) -> list[d
 
 def contrast_pairs(samples: list[dict], n: int, seed: int = 0) -> list[dict]:
     """`n` pairs [original, twin]: a single-turn sample that calls tools, then its request offered the tools
-    of another sample with as many tools (when there is one), none of which it needs."""
+    of another sample with as many tools (when there is one), none of which it needs. Both carry the same
+    "group", which trainers keep in one micro-batch (fctrain/trainers/group_batches.py)."""
     single_turn = [s for s in samples if _needed(s) and sum(m["role"] == "user" for m in s["messages"]) == 1]
     if len(single_turn) < 2:
         return []
@@ -58,5 +59,6 @@ def contrast_pairs(samples: list[dict], n: int, seed: int = 0) -> list[dict]:
         if not fits:
             continue
         partner = rng.choice(same_size or fits)
-        out += [src, _twin(src, partner["tools"], f"contrast-{seed}-{src['id']}")]
+        group = f"contrast-{seed}-{src['id']}"
+        out += [{**src, "group": group}, {**_twin(src, partner["tools"], group), "group": group}]
     return out

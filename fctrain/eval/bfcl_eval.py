@@ -116,12 +116,19 @@ def evaluate_bfcl(model, tokenizer, *, categories: list[str] | None = None, limi
     results = summarize(
         predictions, model=model_name or _model_name(model), template=template, think=think, limit=limit,
         seed=seed, max_new_tokens=max_new_tokens, batch_size=batch_size, wall_time_s=wall,
+        cpu_bf16_autocast=_cpu_bf16_autocast(),
     )
     if out_dir is not None:
         from fctrain.eval.outputs import write_bfcl_outputs
 
         write_bfcl_outputs(results, predictions, out_dir)
     return results
+
+
+def _cpu_bf16_autocast() -> bool:
+    import torch
+
+    return torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
 
 
 def _model_name(model) -> str | None:

@@ -43,15 +43,19 @@ def print_results(results: dict[str, Any], out_dir: Path | None = None) -> None:
 def eval_main(model: str, categories: list[str] | None = None, limit: int | None = None,
               out: str | Path | None = None, batch_size: int = 8, max_new_tokens: int = 256,
               think: bool = False, template: str = "qwen3", seed: int | None = None,
-              device: str = "auto", backend: str = "auto") -> dict[str, Any]:
+              device: str = "auto", backend: str = "auto", cpu_bf16: bool = False) -> dict[str, Any]:
     """Load `model` (path, hub id or alias such as smollm2-135m-instruct / tiny-qwen3), evaluate it on BFCL,
     write the outputs to `out` (default runs/eval/<model name>) and print the summary table.
 
     backend: "hf" (batched transformers generate), "vllm", or "auto" (vLLM when installed, a GPU is present
-    and `model` is a local folder; else hf).
+    and `model` is a local folder; else hf). cpu_bf16: generate under bf16 autocast on CPU (model.cpu_bf16).
     """
+    import contextlib
+
+    from fctrain.config.schema import ModelConfig
     from fctrain.eval.bfcl_eval import evaluate_bfcl
     from fctrain.eval.generate import vllm_available, vllm_generate_fn
+    from fctrain.models.device import inference_autocast
     from fctrain.models.load import load_model_and_tokenizer
 
     out_dir = Path(out) if out else default_out_dir(model)
@@ -64,11 +68,13 @@ def eval_main(model: str, categories: list[str] | None = None, limit: int | None
         generate_fn = vllm_generate_fn(model, max_new_tokens=max_new_tokens)
     else:
         lm, tokenizer = load_model_and_tokenizer(model, device=device, for_training=False)
-    results = evaluate_bfcl(
-        lm, tokenizer, categories=categories, limit=limit, out_dir=out_dir, template=template, think=think,
-        batch_size=batch_size, max_new_tokens=max_new_tokens, generate_fn=generate_fn, seed=seed,
-        model_name=model, progress=True,
-    )
+    precision = contextlib.nullcontext() if lm is None else inference_autocast(ModelConfig(cpu_bf16=cpu_bf16), lm)
+    with precision:
+        results = evaluate_bfcl(
+            lm, tokenizer, categories=categories, limit=limit, out_dir=out_dir, template=template, think=think,
+            batch_size=batch_size, max_new_tokens=max_new_tokens, generate_fn=generate_fn, seed=seed,
+            model_name=model, progress=True,
+        )
     print_results(results, out_dir)
     return results
 

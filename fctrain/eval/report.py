@@ -58,7 +58,7 @@ def read_metrics(path: Path, label: str) -> tuple[list[Series], int]:
                 bad += 1
                 continue
             stage = row.get("stage")
-            name = f"{label} [{stage}]" if stage else label
+            name = f"{label} [{stage}]" if stage and not label.endswith(f"/{stage}") else label
             series = by_stage.setdefault(str(stage), Series(name))
             step = row.get("step", row.get("global_step", index))
             step = float(step) if isinstance(step, (int, float)) else float(index)
@@ -98,6 +98,7 @@ def plot_training_curves(series: list[Series], path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(2, 2, figsize=(12, 8))
     for ax, (metric, title) in zip(axes.flat, METRICS.items()):
@@ -107,8 +108,16 @@ def plot_training_curves(series: list[Series], path: Path) -> Path:
             if not points:
                 continue
             xs, ys = zip(*points)
-            ax.plot(xs, ys, marker="o" if len(points) <= 30 else None, markersize=3, linewidth=1.5, label=s.label)
+            lines = ax.plot(xs, ys, marker="o" if len(points) <= 30 else None, markersize=3 if len(points) > 1 else 7,
+                            linewidth=1.5, label=s.label)
+            if len(points) == 1:  # a one-step stage: no line to read, so print the value beside its dot
+                ax.annotate(f"{ys[0]:.4g}", (xs[0], ys[0]), xytext=(8, 0), textcoords="offset points",
+                            color=lines[0].get_color(), fontsize=9, va="center")
             drawn += 1
+        steps = [x for s in series for x, _ in s.points.get(metric, [])]
+        if steps and max(steps) - min(steps) < 2:  # one or two steps: a few whole steps either side
+            ax.set_xlim(max(0, min(steps) - 2), max(steps) + 2)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # optimizer steps
         values = [v for s in series for _, v in s.points.get(metric, [])]
         if values and min(values) > 0 and max(values) / min(values) > 50:
             ax.set_yscale("log")  # e.g. a CKD loss of ~3 next to a GRPO loss of ~0.01

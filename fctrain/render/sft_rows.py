@@ -19,7 +19,7 @@ from fctrain.render.chat import TrainOn, render_chat
 
 @dataclass
 class SftRows:
-    rows: list[dict]  # {"input_ids": list[int], "assistant_masks": list[int]}
+    rows: list[dict]  # {"input_ids": list[int], "assistant_masks": list[int]} (+ "group" when samples have one)
     skipped: Counter = field(default_factory=Counter)  # reason -> count
     truncated: int = 0  # rows kept but cut to max_length
 
@@ -32,7 +32,7 @@ def build_sft_rows(tokenizer, samples: list[dict], *, template: str = "qwen3", t
     generation markers) always raises, since it would affect every sample."""
     if on_truncated not in ("error", "skip"):
         raise ConfigError(f"on_truncated must be 'error' or 'skip', got {on_truncated!r}")
-    out = SftRows(rows=[])
+    out, groups = SftRows(rows=[]), []
     for sample in samples:
         try:
             r = render_chat(tokenizer, sample, template=template, think=think, max_length=max_length,
@@ -45,6 +45,10 @@ def build_sft_rows(tokenizer, samples: list[dict], *, template: str = "qwen3", t
         if r.truncated:
             out.truncated += 1
         out.rows.append({"input_ids": r.input_ids, "assistant_masks": r.assistant_mask})
+        groups.append(sample.get("group"))
+    if any(g is not None for g in groups):  # contrast pairs: trainers keep a group in one micro-batch
+        for row, group in zip(out.rows, groups):
+            row["group"] = group
     return out
 
 

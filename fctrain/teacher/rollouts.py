@@ -88,7 +88,8 @@ def rollouts_of(sample: dict, completions: Sequence[str], *, think: bool, prefix
         counts[reason] += 1
         if message is not None:
             kept.append({"id": f"{sample['id']}-r{len(kept)}", "source_id": sample["id"],
-                         "messages": prompt_messages(sample) + [message], "tools": sample.get("tools") or []})
+                         "messages": prompt_messages(sample) + [message], "tools": sample.get("tools") or [],
+                         **({"group": sample["group"]} if sample.get("group") is not None else {})})
     return kept, counts
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from transformers import TrainerCallback
 
-from fctrain.errors import FctrainError
+from fctrain.errors import ConfigError, FctrainError
 
 
 def cuda_available() -> bool:
@@ -40,11 +40,34 @@ def load_for_stage(model_cfg, path: str | None = None, *, lora_allowed: bool = T
         revision=None if path else model_cfg.revision,
         quantization=quantization,
     )
+    if getattr(model_cfg, "trainable_layers", None) and lora_allowed:
+        freeze_below_top_layers(model, model_cfg.trainable_layers)
     if quantization == "4bit" and lora_allowed:
         from peft import prepare_model_for_kbit_training
 
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)  # trainers decide GC
     return model, tokenizer
+
+
+def freeze_below_top_layers(model, n: int) -> None:
+    """Leave only the top `n` decoder blocks and the final norm trainable (`model.trainable_layers`).
+
+    The input embeddings stay frozen too: with a trainable embedding, autograd would carry gradients down
+    through every frozen block to reach it, and the saving (backward stops at block n from the top) is lost.
+    A tied output head is the same tensor, so it is frozen with them; an untied head stays trainable."""
+    decoder = model.get_decoder()
+    blocks = getattr(decoder, "layers", None)
+    if blocks is None:
+        raise ConfigError(f"model.trainable_layers: {type(model).__name__} has no decoder `layers` to choose from")
+    if not 1 <= n <= len(blocks):
+        raise ConfigError(f"model.trainable_layers: {n} is not in 1..{len(blocks)} (the model's block count)")
+    model.requires_grad_(False)
+    for module in [*blocks[len(blocks) - n:], getattr(decoder, "norm", None)]:
+        if module is not None:
+            module.requires_grad_(True)
+    head, embeddings = model.get_output_embeddings(), model.get_input_embeddings()
+    if head is not None and head.weight is not embeddings.weight:
+        head.requires_grad_(True)
 
 
 def peft_config_of(model_cfg):
@@ -88,7 +111,6 @@ def run_training(trainer, ctx, *, metrics_path: Path, on_nan: str = "error", sav
       step and counts it (fctrain/trainers/guards.py). resolve_ids maps a batch to sample ids when the
       batch does not carry them.
     """
-    from fctrain.errors import ConfigError
     from fctrain.trainers import checkpointing, signals, tracking
     from fctrain.trainers.guards import NonFiniteGuard
 

@@ -13,7 +13,6 @@ w = 0 is the plain token mean (and the exact code path of the trainer underneath
 from __future__ import annotations
 
 import torch
-from trl import SFTTrainer
 
 IGNORE = -100
 
@@ -31,16 +30,12 @@ def decision_term(token_loss: torch.Tensor, first: torch.Tensor) -> torch.Tensor
     return (token_loss * first).sum() / n.clamp(min=1)
 
 
-class DecisionWeightedSFTTrainer(SFTTrainer):
-    """TRL's SFTTrainer plus the decision term, taken from the per-token log-probs of TRL's own fused forward.
+class DecisionWeightMixin:
+    """For TRL's SFTTrainer: adds the decision term, taken from the per-token log-probs of TRL's own fused
+    forward. TRL computes the token-mean loss (metrics, packing, gradient accumulation and all); a forward
+    hook takes the same forward's per-token log-probs, so nothing is computed twice."""
 
-    TRL computes the token-mean loss (metrics, packing, gradient accumulation and all); a forward hook
-    takes the same forward's per-token log-probs, so nothing is computed twice.
-    """
-
-    def __init__(self, *args, decision_weight: float = 0.0, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.decision_weight = decision_weight
+    decision_weight: float = 0.0
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if not self.decision_weight or "labels" not in inputs:

@@ -22,6 +22,7 @@ from transformers import Trainer
 from fctrain.errors import CacheMismatchError, ConfigError
 from fctrain.models.device import inference_autocast
 from fctrain.trainers.distill_config import CacheTeacherStageConfig, CKDStageConfig, RolloutStageConfig
+from fctrain.trainers.group_batches import GroupedBatchesMixin
 
 STAT_KEYS = ("fkl", "mistake_mass", "student_entropy", "teacher_token_ce")  # the loss's stats, in order
 
@@ -29,7 +30,7 @@ STAT_KEYS = ("fkl", "mistake_mass", "student_entropy", "teacher_token_ce")  # th
 # ---- stage configs ----
 
 class RenderedDataset(torch.utils.data.Dataset):
-    """Samples rendered once: {"id", "input_ids", "mask"}."""
+    """Samples rendered once: {"id", "input_ids", "mask", "group"}."""
 
     def __init__(self, rows: list[dict]):
         self.rows = rows
@@ -47,6 +48,9 @@ def build_ckd_dataset(samples: Sequence[dict], tokenizer, teacher, **render) -> 
 
     rows = [{"id": sid, "input_ids": ids, "mask": mask} for sid, ids, mask, _ in
             encode_samples(tokenizer, samples, **render)]
+    groups = {s["id"]: s["group"] for s in samples if s.get("group") is not None}
+    for r in rows:  # contrast pairs: CKDTrainer keeps a group in one micro-batch
+        r["group"] = groups.get(r["id"])
     if isinstance(teacher, TeacherCache):
         teacher.check_render(**render)
         for r in rows:
@@ -167,8 +171,9 @@ def _unwrap(model):
     return model
 
 
-class CKDTrainer(Trainer):
-    """Trainer whose loss is CKD against teacher top-k rows carried in the batch."""
+class CKDTrainer(GroupedBatchesMixin, Trainer):
+    """Trainer whose loss is CKD against teacher top-k rows carried in the batch (rows with a "group" are
+    kept in one micro-batch: fctrain/trainers/group_batches.py)."""
 
     loss_is_scaled_for_ga = False  # a per-micro-batch token mean; Trainer divides by accumulation steps
 
@@ -216,11 +221,13 @@ def _render_settings(ctx, max_target_tokens) -> dict:
 
 
 def _data(ctx, max_samples: int | None) -> list[dict]:
+    """The stage's samples: the first max_samples, with whole groups (contrast pairs stay pairs)."""
     from fctrain.data import read_jsonl
+    from fctrain.trainers.group_batches import take_whole_groups
 
     if not ctx.outputs.get("data_path"):
         raise ConfigError(f"stage {ctx.stage_dir.name}: no data_path from an earlier stage (add data.sources)")
-    return read_jsonl(ctx.outputs["data_path"])[:max_samples]
+    return take_whole_groups(read_jsonl(ctx.outputs["data_path"]), max_samples)
 
 
 def _teacher_cfg(ctx):

@@ -56,8 +56,8 @@ def train_sft(ctx, cfg: SFTStageConfig, model_cfg, *, start_path: str | None, ou
         run_training,
         save_model,
     )
-    from fctrain.trainers.decision_weight import DecisionWeightedSFTTrainer
     from fctrain.trainers.guards import sft_id_resolver
+    from fctrain.trainers.sft_trainer import FctrainSFTTrainer
 
     model, tokenizer = load_for_stage(model_cfg, start_path)
     train = read_jsonl(ctx.outputs["data_path"])[: cfg.max_samples]
@@ -88,7 +88,7 @@ def train_sft(ctx, cfg: SFTStageConfig, model_cfg, *, start_path: str | None, ou
         eval_steps=cfg.eval_steps,
     )
     metrics_path = ctx.stage_dir / "metrics.jsonl"
-    trainer = DecisionWeightedSFTTrainer(
+    trainer = FctrainSFTTrainer(
         model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tokenizer,
         peft_config=peft_config_of(model_cfg), callbacks=[MetricsJsonl(metrics_path, ctx.stage_dir.name)],
         decision_weight=cfg.decision_weight,

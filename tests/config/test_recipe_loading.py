@@ -70,6 +70,9 @@ def test_misspelled_top_level_and_nested_key(tmp_path):
         ({"model": {"name_or_path": "./missing-model"}}, r"'model.name_or_path': no such model path"),
         ({"deepspeed": "zero9"}, r"'deepspeed': expected one of"),
         ({"model": {"name_or_path": "tiny-qwen3", "quantization": "4bit"}}, r"r\.yaml: 'model.quantization: 4bit'.*'model.lora'"),
+        ({"model": {"name_or_path": "tiny-qwen3", "trainable_layers": 0}}, r"r\.yaml: 'model.trainable_layers: 0'"),
+        ({"teacher": {"name_or_path": "tiny-qwen3", "trainable_layers": 2, "lora": {"r": 4}}},
+         r"'teacher.trainable_layers: 2'.*'teacher.lora'"),
     ],
 )
 def test_bad_values_are_errors_naming_the_key(tmp_path, patch, pattern):

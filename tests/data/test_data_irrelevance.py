@@ -37,7 +37,8 @@ def test_contrast_pairs_differ_only_in_the_tools():
     out = contrast_pairs(pool, 10, seed=0)
     assert len(out) == 20
     for original, twin in zip(out[::2], out[1::2]):
-        assert original in pool and validate_sample(twin) == []
+        assert original["group"] == twin["group"] and twin["id"] == original["group"]
+        assert {k: v for k, v in original.items() if k != "group"} in pool and validate_sample(twin) == []
         assert twin["messages"][0] == original["messages"][0]  # the same request, word for word
         assert twin["messages"][-1] == {"role": "assistant", "content": NO_TOOL_REPLY}
         assert not ({t["name"] for t in twin["tools"]} & _called(original))

@@ -56,6 +56,13 @@ def test_read_metrics_tolerates_missing_keys(tmp_path):
     assert series[0].points == {"loss": [(1.0, 1.0)], "reward": [(2.0, 0.5)]}
 
 
+def test_series_label_names_the_stage_once(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"stage": "02-sft", "step": 1, "loss": 1.0}\n{"stage": "ckd", "step": 1, "loss": 2.0}\n')
+    series, _ = read_metrics(path, "run/02-sft")
+    assert [s.label for s in series] == ["run/02-sft", "run/02-sft [ckd]"]
+
+
 def test_report_without_logs_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="no metrics.jsonl"):
         make_report([tmp_path])

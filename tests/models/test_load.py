@@ -141,3 +141,19 @@ def test_4bit_quantization_without_bitsandbytes_is_a_clear_error(monkeypatch):
                         lambda name, *a: None if name == "bitsandbytes" else real_find_spec(name, *a))
     with pytest.raises(ConfigError, match="bitsandbytes"):
         load_model_and_tokenizer("tiny-qwen3", quantization="4bit")
+
+
+def test_trainable_layers_freezes_all_but_the_top_blocks():
+    from fctrain.errors import ConfigError
+    from fctrain.trainers.common import freeze_below_top_layers
+
+    model = tiny_model("qwen3", seed=0)  # 2 blocks, tied embeddings
+    freeze_below_top_layers(model, 1)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all(n.startswith(("model.layers.1.", "model.norm.")) for n in trainable)
+    out = model(input_ids=torch.tensor([[1, 2, 3, 4]]), labels=torch.tensor([[1, 2, 3, 4]]))
+    out.loss.backward()
+    assert model.model.layers[0].self_attn.q_proj.weight.grad is None
+    assert model.model.layers[1].self_attn.q_proj.weight.grad is not None
+    with pytest.raises(ConfigError, match="not in 1..2"):
+        freeze_below_top_layers(tiny_model("qwen3", seed=0), 3)

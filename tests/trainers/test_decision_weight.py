@@ -20,7 +20,7 @@ def test_decision_weight_adds_w_times_the_first_token_loss(tmp_path, tool_sample
 
     from fctrain.render import sft_dataset
     from fctrain.testing import tiny_model, tiny_tokenizer
-    from fctrain.trainers.decision_weight import DecisionWeightedSFTTrainer
+    from fctrain.trainers.sft_trainer import FctrainSFTTrainer
 
     tok = tiny_tokenizer()
     samples = [s for s in tool_samples if s["id"] in ("single-call", "parallel-unicode", "multi-turn")]
@@ -29,8 +29,8 @@ def test_decision_weight_adds_w_times_the_first_token_loss(tmp_path, tool_sample
     for w in (0.0, 2.0):
         model = tiny_model("qwen3", seed=0)
         args = SFTConfig(output_dir=str(tmp_path / f"w{w}"), report_to=[], use_cpu=True, max_length=None)
-        trainer = DecisionWeightedSFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tok,
-                                             decision_weight=w)
+        trainer = FctrainSFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tok,
+                                    decision_weight=w)
         inputs = trainer.data_collator([trainer.train_dataset[i] for i in range(len(dataset))])
         losses[w] = trainer.compute_loss(model, dict(inputs))
     labels = inputs["labels"]
@@ -42,3 +42,31 @@ def test_decision_weight_adds_w_times_the_first_token_loss(tmp_path, tool_sample
     assert first.sum() == 5  # one answer each, and three in multi-turn
     torch.testing.assert_close(losses[2.0] - losses[0.0], 2.0 * nll[first].mean(), atol=1e-4, rtol=1e-4)
     assert trainer._metrics["train"]["decision_loss"]
+
+
+def test_cpu_answer_positions_loss_equals_trls_own(tmp_path, tool_samples):
+    """On CPU the loss is computed from the answer positions only (sft_loss.py): same value, gradient and
+    logged metrics as TRL's fused head, which scores every position there."""
+    from trl import SFTConfig, SFTTrainer
+
+    from fctrain.render import sft_dataset
+    from fctrain.testing import tiny_model, tiny_tokenizer
+    from fctrain.trainers.sft_trainer import FctrainSFTTrainer
+
+    tok = tiny_tokenizer()
+    dataset, _ = sft_dataset(tok, [s for s in tool_samples if s["id"] != "no-tools-chat"])
+    results = {}
+    for name, cls in (("trl", SFTTrainer), ("fctrain", FctrainSFTTrainer)):
+        model = tiny_model("qwen3", seed=0)
+        args = SFTConfig(output_dir=str(tmp_path / name), report_to=[], use_cpu=True, max_length=None)
+        trainer = cls(model=model, args=args, train_dataset=dataset, processing_class=tok)
+        inputs = trainer.data_collator([trainer.train_dataset[i] for i in range(len(dataset))])
+        loss = trainer.compute_loss(model, dict(inputs), num_items_in_batch=None)
+        loss.backward()
+        grad = model.model.layers[0].mlp.down_proj.weight.grad.clone()
+        metrics = {k: v[-1] for k, v in trainer._metrics["train"].items()}
+        results[name] = (loss.detach(), grad, metrics)
+    torch.testing.assert_close(results["fctrain"][0], results["trl"][0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(results["fctrain"][1], results["trl"][1], atol=1e-6, rtol=1e-4)
+    for key in ("entropy", "mean_token_accuracy", "num_tokens"):
+        assert abs(results["fctrain"][2][key] - results["trl"][2][key]) < 1e-4, key

@@ -65,4 +65,7 @@ def convert_messages(raw_messages: Any, field: str = "messages") -> list[dict]:
 def convert(record: dict) -> dict:
     messages = convert_messages(require(record, "messages", list))
     tools = canonical_tools(record.get("tools") or [])
-    return make_sample(record_id(record), messages, tools)
+    sample = make_sample(record_id(record), messages, tools)
+    if record.get("group") is not None:  # optional: samples of one group share a micro-batch in training
+        sample["group"] = str(record["group"])
+    return sample
