@@ -3,6 +3,7 @@ TRL's token mean, computed from the same forward."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from fctrain.trainers.decision_weight import IGNORE, first_target_mask
@@ -15,8 +16,16 @@ def test_first_target_mask_marks_where_each_answer_starts():
     assert first_target_mask(labels).nonzero().tolist() == [[0, 1], [0, 4], [1, 0]]
 
 
-def test_decision_weight_adds_w_times_the_first_token_loss(tmp_path, tool_samples):
+@pytest.mark.parametrize("path", ["answer_positions", "trl_fused_hook"])
+def test_decision_weight_adds_w_times_the_first_token_loss(tmp_path, tool_samples, monkeypatch, path):
+    """Both ways the term is computed: from our answer-positions loss (CPU) and, as on CUDA, from TRL's own
+    fused forward through DecisionWeightMixin's hook."""
     from trl import SFTConfig
+
+    from fctrain.trainers import sft_loss
+
+    if path == "trl_fused_hook":
+        monkeypatch.setattr(sft_loss, "_trl_scores_only_labels", lambda device: True)
 
     from fctrain.render import sft_dataset
     from fctrain.testing import tiny_model, tiny_tokenizer
