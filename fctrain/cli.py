@@ -58,7 +58,7 @@ def cmd_eval(args) -> int:
 
     eval_main(model=args.model, categories=args.categories, limit=args.limit, out=args.out,
               batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, think=args.think,
-              cpu_bf16=args.cpu_bf16)
+              seed=args.seed, offset=args.offset, cpu_bf16=args.cpu_bf16)
     return 0
 
 
@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", required=True)
     e.add_argument("--categories", nargs="*", default=None)
     e.add_argument("--limit", type=int, default=None, help="questions per category")
+    e.add_argument("--seed", type=int, default=None, help="with --limit: a seeded sample instead of the first ones")
+    e.add_argument("--offset", type=int, default=0,
+                   help="skip this many first questions per category (a dev slice disjoint from a held-out set)")
     e.add_argument("--out", default=None)
     e.add_argument("--batch-size", type=int, default=8)
     e.add_argument("--max-new-tokens", type=int, default=256)

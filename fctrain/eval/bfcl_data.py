@@ -103,10 +103,13 @@ def _load_category(category: str) -> tuple[BFCLQuestion, ...]:
     return tuple(out)
 
 
-def load_category(category: str, limit: int | None = None, seed: int | None = None) -> list[BFCLQuestion]:
+def load_category(category: str, limit: int | None = None, seed: int | None = None,
+                  offset: int = 0) -> list[BFCLQuestion]:
     """Questions of one category: all, the first `limit`, or (seed given) a seeded sample of `limit` kept in
-    BFCL's order."""
-    questions = list(_load_category(category))
+    BFCL's order. `offset` first drops that many questions (a dev slice disjoint from a held-out first N)."""
+    if offset < 0:
+        raise ConfigError(f"offset must be >= 0, got {offset}")
+    questions = list(_load_category(category))[offset:]
     if limit is None or limit >= len(questions):
         return questions
     if limit < 0:
@@ -118,7 +121,7 @@ def load_category(category: str, limit: int | None = None, seed: int | None = No
 
 
 def load_questions(categories: list[str] | None = None, limit: int | None = None,
-                   seed: int | None = None) -> list[BFCLQuestion]:
+                   seed: int | None = None, offset: int = 0) -> list[BFCLQuestion]:
     """Questions of several categories (default: DEFAULT_CATEGORIES), `limit` per category."""
     categories = list(categories or DEFAULT_CATEGORIES)
     for c in categories:
@@ -126,7 +129,7 @@ def load_questions(categories: list[str] | None = None, limit: int | None = None
             raise ConfigError(
                 f"unknown or unsupported BFCL category {c!r}; supported: {', '.join(SUPPORTED_CATEGORIES)}"
             )
-    return [q for c in categories for q in load_category(c, limit, seed)]
+    return [q for c in categories for q in load_category(c, limit, seed, offset)]
 
 
 def _user_texts(sample: dict) -> str:

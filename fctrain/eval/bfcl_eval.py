@@ -92,15 +92,16 @@ def summarize(predictions: list[dict[str, Any]], **meta) -> dict[str, Any]:
 def evaluate_bfcl(model, tokenizer, *, categories: list[str] | None = None, limit: int | None = None,
                   out_dir: str | Path | None = None, template: str = "qwen3", think: bool = False,
                   batch_size: int = 8, max_new_tokens: int = 256, generate_fn: GenerateFn | None = None,
-                  seed: int | None = None, model_name: str | None = None, progress: bool = False) -> dict[str, Any]:
+                  seed: int | None = None, offset: int = 0, model_name: str | None = None,
+                  progress: bool = False) -> dict[str, Any]:
     """Evaluate on BFCL's single-turn categories; returns results.json's content (and writes the outputs).
 
     generate_fn(prompts) -> completions replaces HF generation (tests; vLLM). `limit` questions per category:
-    the first ones in BFCL's order, or a seeded sample when `seed` is given.
+    the first ones in BFCL's order, or a seeded sample when `seed` is given; `offset` skips that many first.
     """
     from fctrain.render import render_prompt
 
-    questions = load_questions(categories, limit, seed)
+    questions = load_questions(categories, limit, seed, offset)
     prompts = [render_prompt(tokenizer, q.sample, template=template, think=think) for q in questions]
     if generate_fn is None:
         generate_fn = hf_generate_fn(model, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens)
@@ -115,7 +116,7 @@ def evaluate_bfcl(model, tokenizer, *, categories: list[str] | None = None, limi
         predictions.append(record)
     results = summarize(
         predictions, model=model_name or _model_name(model), template=template, think=think, limit=limit,
-        seed=seed, max_new_tokens=max_new_tokens, batch_size=batch_size, wall_time_s=wall,
+        seed=seed, offset=offset, max_new_tokens=max_new_tokens, batch_size=batch_size, wall_time_s=wall,
         cpu_bf16_autocast=_cpu_bf16_autocast(),
     )
     if out_dir is not None:

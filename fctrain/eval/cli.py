@@ -42,7 +42,7 @@ def print_results(results: dict[str, Any], out_dir: Path | None = None) -> None:
 
 def eval_main(model: str, categories: list[str] | None = None, limit: int | None = None,
               out: str | Path | None = None, batch_size: int = 8, max_new_tokens: int = 256,
-              think: bool = False, template: str = "qwen3", seed: int | None = None,
+              think: bool = False, template: str = "qwen3", seed: int | None = None, offset: int = 0,
               device: str = "auto", backend: str = "auto", cpu_bf16: bool = False) -> dict[str, Any]:
     """Load `model` (path, hub id or alias such as smollm2-135m-instruct / tiny-qwen3), evaluate it on BFCL,
     write the outputs to `out` (default runs/eval/<model name>) and print the summary table.
@@ -73,7 +73,7 @@ def eval_main(model: str, categories: list[str] | None = None, limit: int | None
         results = evaluate_bfcl(
             lm, tokenizer, categories=categories, limit=limit, out_dir=out_dir, template=template, think=think,
             batch_size=batch_size, max_new_tokens=max_new_tokens, generate_fn=generate_fn, seed=seed,
-            model_name=model, progress=True,
+            offset=offset, model_name=model, progress=True,
         )
     print_results(results, out_dir)
     return results

@@ -14,6 +14,7 @@ class EvalStageConfig:
     categories: list[str] = opt(list(DEFAULT_CATEGORIES), "BFCL categories to evaluate (see docs/evaluation.md).")
     limit: int | None = opt(None, "Questions per category (None = all).")
     seed: int | None = opt(None, "With limit: a seeded sample of questions instead of the first ones.")
+    offset: int = opt(0, "Skip this many first questions per category (a dev slice disjoint from a held-out first N).")
     batch_size: int = opt(8, "Prompts per generate call.")
     max_new_tokens: int = opt(256, "Generation budget per answer (greedy).")
     heldout_samples: int = opt(64, "Also score this many samples of the validation split with the rewards (0 = skip).")
@@ -44,7 +45,7 @@ def _evaluate(ctx, cfg: EvalStageConfig, model, tokenizer, source, render: dict)
     from fctrain.eval.bfcl_eval import evaluate_bfcl, evaluate_heldout
 
     results = evaluate_bfcl(
-        model, tokenizer, categories=cfg.categories, limit=cfg.limit, seed=cfg.seed, out_dir=ctx.stage_dir,
+        model, tokenizer, categories=cfg.categories, limit=cfg.limit, seed=cfg.seed, offset=cfg.offset, out_dir=ctx.stage_dir,
         batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, progress=True,
         model_name=str(getattr(source, "name_or_path", source)), **render,
     )

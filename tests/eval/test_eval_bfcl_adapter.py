@@ -157,6 +157,16 @@ def test_limit_first_or_seeded():
         bfcl_data.load_questions(["exec_simple"])
 
 
+def test_offset_gives_a_dev_slice_disjoint_from_the_first_ones():
+    pytest.importorskip("bfcl_eval")
+    dev = bfcl_data.load_category("parallel", 3, offset=5)
+    assert [q.id for q in dev] == ["parallel_5", "parallel_6", "parallel_7"]
+    seeded = bfcl_data.load_category("parallel", 5, seed=1, offset=5)
+    assert not {q.id for q in seeded} & {f"parallel_{i}" for i in range(5)}
+    with pytest.raises(ConfigError, match="offset"):
+        bfcl_data.load_category("parallel", 3, offset=-1)
+
+
 def test_training_pool_is_disjoint_from_evaluation(all_questions):
     from fctrain.data.sample import validate_sample
 

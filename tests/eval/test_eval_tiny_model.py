@@ -45,6 +45,17 @@ def test_eval_main_on_tiny_alias(tmp_path, capsys):
     assert "live_simple" in capsys.readouterr().out
 
 
+def test_eval_command_line_offset_picks_a_dev_slice(tmp_path):
+    from fctrain.cli import main
+    from fctrain.eval.bfcl_data import load_category
+
+    assert main(["eval", "--model", "tiny-qwen3", "--categories", "live_simple", "--limit", "1", "--offset", "3",
+                 "--batch-size", "1", "--max-new-tokens", "2", "--out", str(tmp_path)]) == 0
+    ids = [json.loads(line)["id"] for line in (tmp_path / "predictions.jsonl").read_text().splitlines()]
+    assert ids == [load_category("live_simple")[3].id]
+    assert json.loads((tmp_path / "results.json").read_text())["offset"] == 3
+
+
 def test_evaluate_heldout_scores_with_rewards(tiny_tok):
     from fctrain.eval.bfcl_eval import evaluate_heldout
     from fctrain.render import reference_of
