@@ -13,10 +13,12 @@ from statistics import mean
 
 import torch
 
+from fctrain.config.schema import ModelConfig
 from fctrain.data import read_jsonl
 from fctrain.data.irrelevance import NO_TOOL_REPLY
+from fctrain.models.device import inference_autocast
 from fctrain.models.load import load_model_and_tokenizer
-from fctrain.render import render_prompt
+from fctrain.render import reference_of, render_prompt
 from fctrain.render.prompt_ids import encode_prompt
 
 BFCL_CATEGORIES = ["simple_python", "multiple", "parallel", "irrelevance"]
@@ -34,7 +36,7 @@ def groups(args) -> dict[str, list[dict]]:
     if args.samples:
         out: dict[str, list[dict]] = {"call prompts": [], "decline prompts": []}
         for s in read_jsonl(args.samples):
-            out["call prompts" if s["messages"][-1].get("tool_calls") else "decline prompts"].append(s)
+            out["call prompts" if (reference_of(s) or {}).get("tool_calls") else "decline prompts"].append(s)
         return out
     from fctrain.eval.bfcl_data import load_category
 
@@ -53,9 +55,8 @@ def main() -> None:
     call_id = tokenizer.encode("<tool_call>", add_special_tokens=False)[0]
     decline_id = tokenizer.encode(NO_TOOL_REPLY, add_special_tokens=False)[0]
     print(f"{'group':<18}{'n':>4}{'greedy calls':>14}{'mean P(call)':>14}")
-    precision = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.cpu_bf16)
     for name, samples in groups(args).items():
-        with precision:
+        with inference_autocast(ModelConfig(cpu_bf16=args.cpu_bf16), model):
             probs = [p_call(model, tokenizer, s, call_id, decline_id) for s in samples]
         calls = sum(p > 0.5 for p in probs)
         print(f"{name:<18}{len(probs):>4}{calls:>14}{mean(probs) if probs else float('nan'):>14.3f}")

@@ -45,8 +45,8 @@ def _evaluate(ctx, cfg: EvalStageConfig, model, tokenizer, source, render: dict)
     from fctrain.eval.bfcl_eval import evaluate_bfcl, evaluate_heldout
 
     results = evaluate_bfcl(
-        model, tokenizer, categories=cfg.categories, limit=cfg.limit, seed=cfg.seed, offset=cfg.offset, out_dir=ctx.stage_dir,
-        batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, progress=True,
+        model, tokenizer, categories=cfg.categories, limit=cfg.limit, seed=cfg.seed, offset=cfg.offset,
+        out_dir=ctx.stage_dir, batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, progress=True,
         model_name=str(getattr(source, "name_or_path", source)), **render,
     )
     metrics = {f"bfcl_{name}": agg["accuracy"] for name, agg in results["aggregates"].items()}
