@@ -158,6 +158,12 @@ def check_recipe(loaded: LoadedRecipe, recipe_dir: Path) -> None:
         if m is not None and m.trainable_layers is not None and (m.trainable_layers < 1 or m.lora is not None):
             raise ConfigError(f"{file}: '{section}.trainable_layers: {m.trainable_layers}' must be a positive number "
                               f"of blocks, and cannot be combined with '{section}.lora' (LoRA already freezes the base)")
+        if m is not None and m.cache_frozen_blocks and not m.trainable_layers:
+            raise ConfigError(f"{file}: '{section}.cache_frozen_blocks' reuses the output of frozen blocks, so it needs "
+                              f"'{section}.trainable_layers' (the number of top blocks that train)")
+        if m is not None and m.cache_frozen_blocks and r.deepspeed and "zero3" in str(r.deepspeed):
+            raise ConfigError(f"{file}: '{section}.cache_frozen_blocks' is not supported with ZeRO-3 "
+                              f"(deepspeed: {r.deepspeed}), which partitions the frozen blocks' weights")
     if r.model.quantization == "4bit" and r.model.lora is None:
         raise ConfigError(f"{file}: 'model.quantization: 4bit' (QLoRA) trains adapters on frozen 4-bit weights, "
                           "so it needs a 'model.lora' section (e.g. model.lora.r=16)")

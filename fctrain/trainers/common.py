@@ -42,6 +42,10 @@ def load_for_stage(model_cfg, path: str | None = None, *, lora_allowed: bool = T
     )
     if getattr(model_cfg, "trainable_layers", None) and lora_allowed:
         freeze_below_top_layers(model, model_cfg.trainable_layers)
+        if getattr(model_cfg, "cache_frozen_blocks", False):
+            from fctrain.models.frozen_block_cache import install_frozen_block_cache
+
+            install_frozen_block_cache(model, model_cfg.trainable_layers)
     if quantization == "4bit" and lora_allowed:
         from peft import prepare_model_for_kbit_training
 
@@ -68,6 +72,12 @@ def freeze_below_top_layers(model, n: int) -> None:
     head, embeddings = model.get_output_embeddings(), model.get_input_embeddings()
     if head is not None and head.weight is not embeddings.weight:
         head.requires_grad_(True)
+
+
+def frozen_block_cache_metrics(model) -> dict[str, int]:
+    """The stage's frozen-block cache counts (fctrain/models/frozen_block_cache.py), when one is installed."""
+    cache = getattr(model, "_fctrain_frozen_block_cache", None)
+    return {} if cache is None else {f"frozen_cache_{k}": v for k, v in cache.stats.items()}
 
 
 def peft_config_of(model_cfg):

@@ -313,6 +313,7 @@ def run_ckd(ctx, cfg: CKDStageConfig) -> dict:
     from fctrain.trainers.common import (
         MetricsJsonl,
         common_training_args,
+        frozen_block_cache_metrics,
         load_for_stage,
         loss_summary,
         peft_config_of,
@@ -359,7 +360,8 @@ def run_ckd(ctx, cfg: CKDStageConfig) -> dict:
                          save_total_limit=cfg.save_total_limit)
     out = save_model(trainer, tokenizer, ctx.stage_dir / "model")
     rows = read_metrics(metrics_path)
-    metrics = {**loss_summary(rows), **loss_summary(rows, "fkl"), "train_samples": len(dataset), **extra}
+    metrics = {**loss_summary(rows), **loss_summary(rows, "fkl"), "train_samples": len(dataset), **extra,
+               **frozen_block_cache_metrics(model)}
     plot_curve(rows, ["loss", *STAT_KEYS[:2]], ctx.stage_dir / "loss.png", "CKD")
     return {"model_path": str(out), "metrics": metrics}
 

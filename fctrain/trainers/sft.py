@@ -48,6 +48,7 @@ def train_sft(ctx, cfg: SFTStageConfig, model_cfg, *, start_path: str | None, ou
     from fctrain.trainers.common import (
         MetricsJsonl,
         common_training_args,
+        frozen_block_cache_metrics,
         load_for_stage,
         loss_summary,
         peft_config_of,
@@ -101,6 +102,7 @@ def train_sft(ctx, cfg: SFTStageConfig, model_cfg, *, start_path: str | None, ou
     rows = read_metrics(metrics_path)
     metrics.update(loss_summary(rows))
     metrics["train_samples"] = len(train_ds)
+    metrics.update(frozen_block_cache_metrics(model))
     if skipped:
         metrics["skipped"] = sum(skipped.values())
     plot_curve(rows, ["loss", "grad_norm", "learning_rate"], ctx.stage_dir / "loss.png", f"SFT ({out_name})")

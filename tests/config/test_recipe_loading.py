@@ -73,6 +73,10 @@ def test_misspelled_top_level_and_nested_key(tmp_path):
         ({"model": {"name_or_path": "tiny-qwen3", "trainable_layers": 0}}, r"r\.yaml: 'model.trainable_layers: 0'"),
         ({"teacher": {"name_or_path": "tiny-qwen3", "trainable_layers": 2, "lora": {"r": 4}}},
          r"'teacher.trainable_layers: 2'.*'teacher.lora'"),
+        ({"model": {"name_or_path": "tiny-qwen3", "cache_frozen_blocks": True}},
+         r"'model.cache_frozen_blocks'.*'model.trainable_layers'"),
+        ({"deepspeed": "zero3", "model": {"name_or_path": "tiny-qwen3", "trainable_layers": 1,
+                                          "cache_frozen_blocks": True}}, r"'model.cache_frozen_blocks'.*ZeRO-3"),
     ],
 )
 def test_bad_values_are_errors_naming_the_key(tmp_path, patch, pattern):
