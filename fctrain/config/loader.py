@@ -155,13 +155,15 @@ def check_recipe(loaded: LoadedRecipe, recipe_dir: Path) -> None:
             raise ConfigError(f"{file}: 'data.sources.{i}.weight' must be > 0, got {src.weight}")
     for section in ("model", "teacher"):
         m = getattr(r, section)
-        if m is not None and m.trainable_layers is not None and (m.trainable_layers < 1 or m.lora is not None):
+        if m is None:
+            continue
+        if m.trainable_layers is not None and (m.trainable_layers < 1 or m.lora is not None):
             raise ConfigError(f"{file}: '{section}.trainable_layers: {m.trainable_layers}' must be a positive number "
                               f"of blocks, and cannot be combined with '{section}.lora' (LoRA already freezes the base)")
-        if m is not None and m.cache_frozen_blocks and not m.trainable_layers:
+        if m.cache_frozen_blocks and not m.trainable_layers:
             raise ConfigError(f"{file}: '{section}.cache_frozen_blocks' reuses the output of frozen blocks, so it needs "
                               f"'{section}.trainable_layers' (the number of top blocks that train)")
-        if m is not None and m.cache_frozen_blocks and r.deepspeed and "zero3" in str(r.deepspeed):
+        if m.cache_frozen_blocks and r.deepspeed and "zero3" in str(r.deepspeed):
             raise ConfigError(f"{file}: '{section}.cache_frozen_blocks' is not supported with ZeRO-3 "
                               f"(deepspeed: {r.deepspeed}), which partitions the frozen blocks' weights")
     if r.model.quantization == "4bit" and r.model.lora is None:

@@ -21,6 +21,7 @@ import types
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pad_sequence
 
 from fctrain.errors import ConfigError
 
@@ -103,11 +104,8 @@ class FrozenBlockCache:
 
     def _compute(self, samples: list[torch.Tensor]) -> list[torch.Tensor]:
         """The frozen blocks' output for each sample, run alone (as a right-padded batch of them)."""
-        width = max(len(x) for x in samples)
-        ids = samples[0].new_zeros(len(samples), width)
-        mask = torch.zeros_like(ids)
-        for i, x in enumerate(samples):
-            ids[i, : len(x)], mask[i, : len(x)] = x, 1
+        ids = pad_sequence(samples, batch_first=True)
+        mask = pad_sequence([torch.ones_like(x) for x in samples], batch_first=True)
         with torch.no_grad(), self._blocks("frozen"):
             hidden = self._forward(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
         return [hidden[i, : len(x)] for i, x in enumerate(samples)]

@@ -59,7 +59,7 @@ def test_cached_forward_matches_the_model_across_epochs_and_paddings(arch):
     assert len(cache.features) == 3
 
 
-def test_left_padding_and_kv_cache_run_uncached(tiny_tok):
+def test_left_padding_and_kv_cache_run_uncached():
     ref, cached, cache = _pair("qwen3")
     ids = torch.tensor([[PAD, 7, 8, 9], [10, 11, 12, 13]])
     mask = torch.tensor([[0, 1, 1, 1], [1, 1, 1, 1]])
