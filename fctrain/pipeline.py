@@ -155,6 +155,6 @@ def print_summary(summary: dict[str, Any]) -> None:
     for s in summary["stages"]:
         metrics = s.get("metrics") or {}
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in list(metrics.items())[:6])
-        out = next((s[k] for k in ("model_path", "teacher_path", "cache_dir", "data_path", "eval_dir") if s.get(k)), "")
+        out = next((s[k] for k in ("model_path", "teacher_path", "cache_dir", "rollouts_path", "data_path", "eval_dir") if s.get(k)), "")
         table.add_row(s["type"], _fmt(s.get("seconds", "")), shown, str(out))
     Console().print(table)

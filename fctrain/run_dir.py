@@ -24,7 +24,9 @@ from typing import Any
 
 import yaml
 
-SECRET_KEY = re.compile(r"(token|secret|password|api[_-]?key|auth)", re.IGNORECASE)
+# Whole words of a key, so "hf_token", "wandb_api_key", "apiKey" are secrets and "max_new_tokens", "author" are not.
+SECRET_WORDS = frozenset({"token", "secret", "secrets", "password", "passwd", "apikey", "auth", "credential",
+                          "credentials"})
 REDACTED = "<redacted>"
 TRACKED_PACKAGES = (
     "fctrain", "torch", "transformers", "trl", "peft", "accelerate", "deepspeed", "datasets", "triton",
@@ -32,10 +34,15 @@ TRACKED_PACKAGES = (
 )
 
 
+def is_secret_key(key: object) -> bool:
+    words = re.split(r"[^a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(key)).lower())
+    return bool(SECRET_WORDS.intersection(words)) or any(a == "api" and b == "key" for a, b in zip(words, words[1:]))
+
+
 def redact(data: Any) -> Any:
     """Replace the values of secret-looking keys (tokens, API keys, passwords) anywhere in `data`."""
     if isinstance(data, dict):
-        return {k: (REDACTED if SECRET_KEY.search(str(k)) and v else redact(v)) for k, v in data.items()}
+        return {k: (REDACTED if is_secret_key(k) and v else redact(v)) for k, v in data.items()}
     if isinstance(data, list):
         return [redact(v) for v in data]
     return data
@@ -115,5 +122,5 @@ def redact_argv(argv: list[str]) -> list[str]:
     out = []
     for a in argv:
         key = a.split("=", 1)[0]
-        out.append(f"{key}={REDACTED}" if "=" in a and SECRET_KEY.search(key) else a)
+        out.append(f"{key}={REDACTED}" if "=" in a and is_secret_key(key.rsplit(".", 1)[-1]) else a)
     return out

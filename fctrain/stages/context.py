@@ -14,5 +14,6 @@ class StageContext:
     recipe: Any  # fctrain.config.schema.Recipe (model, teacher, data, template, tracking, ...)
     outputs: dict[str, Any] = field(default_factory=dict)  # merged outputs of earlier stages
     # Keys stages read/write in `outputs`: "model_path" (latest trained model dir), "teacher_path",
-    # "data_path" (JSONL of canonical samples), "cache_dir" (teacher top-k cache), "metrics" (dict).
+    # "data_path" (JSONL of canonical samples with their references), "rollouts_path" (the teacher's kept
+    # rollouts: what cache_teacher and ckd train on), "cache_dir" (teacher top-k cache), "metrics" (dict).
     seed: int = 0

@@ -220,14 +220,18 @@ def _render_settings(ctx, max_target_tokens) -> dict:
     return {"template": t.name, "think": t.think, "max_length": t.max_length, "max_target_tokens": max_target_tokens}
 
 
-def _data(ctx, max_samples: int | None) -> list[dict]:
-    """The stage's samples: the first max_samples, with whole groups (contrast pairs stay pairs)."""
+def _data(ctx, max_samples: int | None, *, rollouts: bool) -> list[dict]:
+    """The stage's samples: the first max_samples, with whole groups (contrast pairs stay pairs).
+
+    rollouts=True (cache_teacher, ckd): the teacher's rollouts when a rollout stage ran, else the data. The
+    dataset itself (data_path) stays what later stages see, so Sim-RL still scores against the references."""
     from fctrain.data import read_jsonl
     from fctrain.trainers.group_batches import take_whole_groups
 
-    if not ctx.outputs.get("data_path"):
+    path = (rollouts and ctx.outputs.get("rollouts_path")) or ctx.outputs.get("data_path")
+    if not path:
         raise ConfigError(f"stage {ctx.stage_dir.name}: no data_path from an earlier stage (add data.sources)")
-    return take_whole_groups(read_jsonl(ctx.outputs["data_path"]), max_samples)
+    return take_whole_groups(read_jsonl(path), max_samples)
 
 
 def _teacher_cfg(ctx):
@@ -266,11 +270,11 @@ def _vllm_teacher(ctx, cfg: RolloutStageConfig):
 
 
 def run_rollout(ctx, cfg: RolloutStageConfig) -> dict:
-    """Teacher rollouts over the training prompts -> data_path of the kept samples."""
+    """Teacher rollouts over the training prompts -> rollouts_path of the kept samples (for cache and CKD)."""
     from fctrain.distributed.rollout_shards import join_rollouts, shard_rollouts
     from fctrain.teacher.rollouts import rollout_teacher
 
-    samples = _data(ctx, cfg.max_prompts)
+    samples = _data(ctx, cfg.max_prompts, rollouts=False)
     shard = shard_rollouts(samples, ctx.stage_dir / "rollouts.jsonl")  # torchrun: this rank's prompts
     model, tokenizer = _vllm_teacher(ctx, cfg) or _load_teacher(ctx)  # a path string means vLLM
     think = ctx.recipe.template.think if cfg.think is None else cfg.think
@@ -286,14 +290,14 @@ def run_rollout(ctx, cfg: RolloutStageConfig) -> dict:
                           f"(rejections: {result['counts']}); a stronger teacher, more samples (n) or "
                           "fallback_to_reference: true for smoke runs")
     metrics = {k: result[k] for k in ("prompts", "kept", "rejected", "reference_fallback")}
-    return {"data_path": result["data_path"], "metrics": metrics}
+    return {"rollouts_path": result["data_path"], "metrics": metrics}
 
 
 def run_cache_teacher(ctx, cfg: CacheTeacherStageConfig) -> dict:
     """One teacher pass over the training targets -> cache_dir of top-k rows."""
     from fctrain.teacher.teacher_cache import cache_teacher
 
-    samples = _data(ctx, cfg.max_samples)
+    samples = _data(ctx, cfg.max_samples, rollouts=True)
     model, tokenizer = _load_teacher(ctx)
     out = Path(cfg.cache_dir) if cfg.cache_dir else ctx.stage_dir / "teacher_cache"
     name = ctx.outputs.get("teacher_path") or _teacher_cfg(ctx).name_or_path
@@ -325,7 +329,7 @@ def run_ckd(ctx, cfg: CKDStageConfig) -> dict:
     from fctrain.trainers.guards import WithSampleIds
 
     model, tokenizer = load_for_stage(ctx.recipe.model, ctx.outputs.get("model_path"))
-    samples = _data(ctx, cfg.max_samples)
+    samples = _data(ctx, cfg.max_samples, rollouts=True)
     if cfg.online_teacher:
         teacher_model, teacher_tok = _load_teacher(ctx)
         teacher = OnlineTeacher(teacher_model, cfg.k, teacher_tokenizer=teacher_tok, student_tokenizer=tokenizer,

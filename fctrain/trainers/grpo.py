@@ -151,7 +151,8 @@ def build_grpo_dataset(samples: list[dict], tokenizer, *, template: str, think: 
             skipped["prompt_too_long"] += 1
             continue
         rows.append({"prompt": prompt, "reference": json.dumps(reference, ensure_ascii=False),
-                     "tools": json.dumps(s.get("tools") or [], ensure_ascii=False), "id": str(s.get("id", ""))})
+                     "tools": json.dumps(s.get("tools") or [], ensure_ascii=False), "id": str(s.get("id", "")),
+                     "group": s.get("group")})  # contrast pairs share a rollout (GroupedRepeatSampler)
     if scorer is not None and rows:
         refs = [json.loads(r["reference"]) for r in rows]
         own = scorer.score([assistant_text(m, think=think) for m in refs], refs, [json.loads(r["tools"]) for r in rows])
@@ -161,6 +162,18 @@ def build_grpo_dataset(samples: list[dict], tokenizer, *, template: str, think: 
     if not rows:
         raise FctrainError(f"grpo: no usable prompts (skipped: {dict(skipped)})")
     return Dataset.from_list(rows), skipped
+
+
+def references_longer_than(dataset, tokenizer, max_new_tokens: int, *, think: bool) -> int:
+    """How many references (their answer plus the end-of-turn token) do not fit in max_new_tokens.
+
+    A completion cut there fails the format check (reward -1) even when it was on its way to the reference, so
+    a max_new_tokens below the calls' length teaches the policy that answering briefly (declining) pays."""
+    from fctrain.render import assistant_text
+
+    lengths = [len(tokenizer.encode(assistant_text(json.loads(r), think=think), add_special_tokens=False)) + 1
+               for r in dataset["reference"]]
+    return sum(n > max_new_tokens for n in lengths)
 
 
 def reloadable_model_path(model, tokenizer, fallback: Path) -> None:
@@ -211,6 +224,10 @@ def run_grpo(ctx, cfg: GRPOStageConfig) -> dict:
     dataset, skipped = build_grpo_dataset(samples, tokenizer, template=template.name, think=think,
                                           max_prompt_length=cfg.max_prompt_length,
                                           scorer=scorer if cfg.self_check else None)
+    too_long = references_longer_than(dataset, tokenizer, cfg.max_new_tokens, think=think)
+    if too_long:
+        print(f"fctrain: warning: {too_long} of {len(dataset)} grpo references are longer than grpo.max_new_tokens "
+              f"({cfg.max_new_tokens}); completions like them are cut and score -1", flush=True)
     if cfg.beta and ctx.recipe.model.lora is None:
         reloadable_model_path(model, tokenizer, ctx.stage_dir / "init-model")
 
@@ -244,7 +261,7 @@ def run_grpo(ctx, cfg: GRPOStageConfig) -> dict:
     out = save_model(trainer, tokenizer, ctx.stage_dir / "model")
     rows = read_metrics(metrics_path)
     metrics = {**summarise(rows), **extra}
-    metrics.update(prompts=len(dataset), skipped=sum(skipped.values()), **{f"skipped_{k}": v for k, v in skipped.items()})
+    metrics.update(prompts=len(dataset), references_longer_than_max_new_tokens=too_long, skipped=sum(skipped.values()), **{f"skipped_{k}": v for k, v in skipped.items()})
     plot_curve(rows, ["reward", "score/mean", "filter/kept_fraction", "kl"], ctx.stage_dir / "reward.png", "Sim-RL")
     return {"model_path": str(out), "metrics": metrics}
 

@@ -45,6 +45,20 @@ class StarGRPOTrainer(GRPOTrainer):
         self._prompt_stream = PromptStream(len(self.train_dataset),
                                            seed=self.args.seed + 7919 * (1 + self.accelerator.process_index))
 
+    def _get_train_sampler(self, dataset=None):
+        """Contrast pairs (rows with a "group") stay in one rollout, as in SFT and CKD micro-batches: a call and a
+        decline prompt of the same request then pull the call-or-not prior in opposite directions."""
+        from fctrain.trainers.group_batches import GroupedRepeatSampler, dataset_groups
+
+        dataset = self.train_dataset if dataset is None else dataset
+        groups = dataset_groups(dataset)
+        if groups is None:
+            return super()._get_train_sampler(dataset)
+        return GroupedRepeatSampler(groups, self.args.generation_batch_size // self.num_generations,
+                                    mini_repeat_count=self.num_generations,
+                                    repeat_count=self.num_iterations * self.args.steps_per_generation,
+                                    seed=self.args.seed)
+
     # ------------------------------------------------------------------------------------------ scoring
 
     def _reward_func(self):

@@ -23,6 +23,8 @@ def test_smoke_ckd_rollout_cache_distill_loss_goes_down(tmp_path, monkeypatch):
     stages = _stages(tmp_path / "run")
     assert list(stages) == ["sft_teacher", "rollout", "cache_teacher", "ckd"]
     assert stages["rollout"]["metrics"]["kept"] > 0
+    rollouts = Path(stages["rollout"]["rollouts_path"]).read_text().splitlines()
+    assert stages["cache_teacher"]["metrics"]["n_samples"] == len(rollouts)  # the teacher's rollouts are distilled
     cache = stages["cache_teacher"]["metrics"]
     assert cache["bytes_per_token"] <= 6 * 16 + 8  # k=16: ids + fp16 log-probs, plus file headers
     ckd = stages["ckd"]["metrics"]

@@ -132,6 +132,33 @@ def test_redaction_of_secrets():
                                                                              "seed=1"]
 
 
+def test_redaction_matches_whole_words_not_token_counts():
+    from fctrain.run_dir import is_secret_key
+
+    for key in ("token", "hf_token", "HF_TOKEN", "hubToken", "wandb_api_key", "api-key", "apiKey", "apikey",
+                "password", "client_secret", "auth", "auth_token", "credentials"):
+        assert is_secret_key(key), key
+    for key in ("max_new_tokens", "max_target_tokens", "num_tokens", "tokenizer", "author", "keyword", "api_base"):
+        assert not is_secret_key(key), key
+    assert redact({"stages": [{"max_new_tokens": 96, "hub_token": "x"}]}) == {
+        "stages": [{"max_new_tokens": 96, "hub_token": REDACTED}]}
+    assert redact_argv(["stages.grpo.max_new_tokens=96", "tracking.hf_token=x"]) == [
+        "stages.grpo.max_new_tokens=96", f"tracking.hf_token={REDACTED}"]
+
+
+def test_saved_demo_config_reloads_with_its_token_limits(tmp_path):
+    from fctrain.config.typed_dict import to_dict
+    from fctrain.distributed.deepspeed_configs import recipes_root
+
+    loaded = load_recipe(recipes_root() / "demo" / "small.yaml")
+    config = to_dict(loaded.recipe)
+    config["stages"] = [{"type": k, **to_dict(c)} for k, c in loaded.stages]
+    write_run_files(tmp_path / "run", config, seed=0, argv=["fctrain", "demo"])
+    assert REDACTED not in (tmp_path / "run" / "config.yaml").read_text()
+    again = load_recipe(tmp_path / "run" / "config.yaml")
+    assert [to_dict(c) for _, c in again.stages] == [to_dict(c) for _, c in loaded.stages]
+
+
 def test_saved_config_reloads_to_the_same_recipe(tmp_path, monkeypatch):
     from fctrain.config.typed_dict import to_dict
 

@@ -161,7 +161,8 @@ def test_stages_rollout_cache_ckd_reuse_and_refuse(tmp_path, model_dirs, samples
     rollout_cfg = distill.RolloutStageConfig(n=2, max_new_tokens=4, fallback_to_reference=True)
     rolled = distill.run_rollout(stage_ctx(tmp_path / "run1", "01-rollout", model_dirs, samples[:4]), rollout_cfg)
     assert rolled["metrics"]["prompts"] == 4  # an untrained teacher: kept or fallback, every prompt counted
-    data = read_jsonl(rolled["data_path"])
+    assert "data_path" not in rolled  # the dataset (and its references, which Sim-RL scores against) stays
+    data = read_jsonl(rolled["rollouts_path"])
     assert {r["source_id"] for r in data} == {s["id"] for s in samples[:4]}
 
     shared = tmp_path / "shared-cache"
@@ -181,6 +182,18 @@ def test_stages_rollout_cache_ckd_reuse_and_refuse(tmp_path, model_dirs, samples
 
     with pytest.raises(CacheMismatchError, match="max_target_tokens"):  # other truncation than the cache
         distill.run_ckd(ctx, distill.CKDStageConfig(max_target_tokens=8, max_steps=1))
+
+
+def test_cache_and_ckd_read_the_rollouts_other_stages_the_dataset(tmp_path, model_dirs, samples):
+    from fctrain.data import write_jsonl
+
+    rollouts = [{**s, "id": s["id"] + "-r0", "source_id": s["id"]} for s in samples[:2]]
+    path = write_jsonl(tmp_path / "rollouts.jsonl", rollouts)
+    ctx = stage_ctx(tmp_path, "03-ckd", model_dirs, samples[:3], {"rollouts_path": str(path)})
+    assert [s["id"] for s in distill._data(ctx, None, rollouts=True)] == [r["id"] for r in rollouts]
+    assert [s["id"] for s in distill._data(ctx, None, rollouts=False)] == [s["id"] for s in samples[:3]]
+    ctx.outputs.pop("rollouts_path")  # no rollout stage: distil the dataset's own answers
+    assert [s["id"] for s in distill._data(ctx, None, rollouts=True)] == [s["id"] for s in samples[:3]]
 
 
 @pytest.mark.parametrize("fused_linear", [False, True])

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from fctrain.trainers.group_batches import GroupedSampler, dataset_groups, group_order, take_whole_groups
+from fctrain.trainers.group_batches import (
+    GroupedRepeatSampler,
+    GroupedSampler,
+    dataset_groups,
+    group_order,
+    take_whole_groups,
+)
 
 
 def _batches(order, batch_size):
@@ -79,3 +85,15 @@ def test_a_sample_cut_keeps_whole_groups():
     assert [s["id"] for s in take_whole_groups(samples, 2)] == ["a", "b", "d"]
     assert [s["id"] for s in take_whole_groups(samples, 3)] == ["a", "b", "c", "d", "e"]
     assert take_whole_groups(samples, None) == samples
+
+
+def test_repeat_sampler_repeats_prompts_and_rollouts_and_drops_a_partial_batch():
+    groups = ["a", "a", "b", "b", None]  # two pairs and a loose row; 2 prompts per rollout
+    sampler = GroupedRepeatSampler(groups, batch_size=2, mini_repeat_count=3, repeat_count=2, seed=0)
+    order = list(sampler)
+    assert len(order) == len(sampler) == 2 * 2 * 3 * 2  # 2 full rollouts (the loose row's is partial: dropped)
+    for start in range(0, len(order), 12):
+        block = order[start : start + 12]
+        assert block[:6] == block[6:]  # each rollout batch twice (repeat_count)
+        i, j = block[0], block[3]
+        assert block[:6] == [i] * 3 + [j] * 3 and groups[i] == groups[j]  # mini_repeat_count, one pair

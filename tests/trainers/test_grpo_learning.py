@@ -60,7 +60,7 @@ def _tiny_word_model(path):
     return LlamaForCausalLM.from_pretrained(path), tokenizer
 
 
-def _trainer(tmp_path, *, max_steps, lr, filter_on=True, loss_type="grpo", kl_estimator="k2", beta=0.01):
+def _trainer(tmp_path, *, max_steps, lr, filter_on=True, loss_type="grpo", kl_estimator="k2", beta=0.01, groups=None):
     from datasets import Dataset
     from trl import GRPOConfig
 
@@ -76,7 +76,8 @@ def _trainer(tmp_path, *, max_steps, lr, filter_on=True, loss_type="grpo", kl_es
         temperature=1.0, disable_tqdm=True,
     )
     return StarGRPOTrainer(
-        model=model, args=args, train_dataset=Dataset.from_list([{"prompt": p} for p in prompts]),
+        model=model, args=args, train_dataset=Dataset.from_list(
+            [{"prompt": p} if groups is None else {"prompt": p, "group": g} for p, g in zip(prompts, groups or prompts)]),
         processing_class=tokenizer, scorer=letter_a_scorer, kl_estimator=kl_estimator,
         filter_spec=FilterSpec(lo=0.01, hi=0.99, min_diff=0.0, max_extra_rounds=2) if filter_on else None,
     )
@@ -171,3 +172,22 @@ def test_filter_rounds_keep_resample_pad_and_align_rewards_with_rows(tmp_path, m
     m = trainer._metrics["train"]
     assert m["filter/kept_fraction"] == [0.25] and m["filter/padded_fraction"] == [0.5]
     assert m["filter/extra_rounds"] == [1.0] and m["batch/score_mean"] == [0.25]
+
+
+def test_contrast_pairs_share_a_rollout(tmp_path):
+    from trl.trainer.grpo_trainer import RepeatSampler
+
+    from fctrain.trainers.group_batches import GroupedRepeatSampler
+
+    assert isinstance(_trainer(tmp_path / "plain", max_steps=1, lr=1e-3)._get_train_sampler(), RepeatSampler)
+    groups = ["p0", "p1", "p2", "p3", "p0", "p1", "p2", "p3"]  # pairs spread out, as a shuffled dataset has them
+    trainer = _trainer(tmp_path / "paired", max_steps=1, lr=1e-3, groups=groups)
+    sampler = trainer._get_train_sampler()
+    assert isinstance(sampler, GroupedRepeatSampler)
+    order = list(sampler)
+    assert len(order) == len(sampler) == 8 * 8  # 2 prompts x 8 completions per rollout, 4 rollouts
+    for start in range(0, len(order), 16):
+        rollout = order[start : start + 16]
+        assert rollout[:8] == [rollout[0]] * 8 and rollout[8:] == [rollout[8]] * 8  # a group of 8 per prompt
+        assert rollout[0] != rollout[8] and groups[rollout[0]] == groups[rollout[8]]  # both halves of one pair
+    assert list(sampler) != order  # the next pass is reshuffled

@@ -112,3 +112,19 @@ def test_dataset_rows_hold_prompt_reference_and_tools():
     assert json.loads(row["tools"]) == samples[0]["tools"]
     with pytest.raises(FctrainError, match="prompt_too_long"):
         build_grpo_dataset(samples, tiny_tokenizer(), template="qwen3", think=False, max_prompt_length=5)
+
+
+def test_references_longer_than_max_new_tokens_are_counted():
+    from fctrain.data import generate_tasks
+    from fctrain.render import assistant_text
+    from fctrain.testing import tiny_tokenizer
+    from fctrain.trainers.grpo import build_grpo_dataset, references_longer_than
+
+    tok = tiny_tokenizer()
+    ds, _ = build_grpo_dataset(generate_tasks(6, seed=0), tok, template="qwen3", think=False, max_prompt_length=4096)
+    # each reference's answer tokens plus the end-of-turn token a complete completion also needs
+    lengths = sorted(len(tok.encode(assistant_text(json.loads(r)), add_special_tokens=False)) + 1
+                     for r in ds["reference"])
+    assert references_longer_than(ds, tok, lengths[-1], think=False) == 0
+    assert references_longer_than(ds, tok, lengths[0] - 1, think=False) == len(ds)
+    assert references_longer_than(ds, tok, lengths[0], think=False) == sum(n > lengths[0] for n in lengths)
