@@ -80,6 +80,15 @@ def _stage_dir(run_dir: Path, i: int, kind: str) -> Path:
     return run_dir / f"{i + 1:02d}-{kind}"
 
 
+def reused_outputs(kind: str, result: dict[str, Any]) -> dict[str, Any]:
+    """A completed stage's outputs.json as this version reads it: a rollout stage written before rollouts had
+    their own key (they were `data_path`) hands them on as `rollouts_path`, so a later grpo keeps the references."""
+    if kind == "rollout" and "data_path" in result and "rollouts_path" not in result:
+        result = dict(result)
+        result["rollouts_path"] = result.pop("data_path")
+    return result
+
+
 def _start_run(loaded: LoadedRecipe, argv: list[str] | None) -> Path:
     """Rank 0 picks the run directory (suffixing a taken one) and writes the run files; every rank gets its path."""
     r = loaded.recipe
@@ -119,7 +128,7 @@ def run_recipe(loaded: LoadedRecipe, argv: list[str] | None = None) -> dict[str,
         stage_dir = _stage_dir(run_dir, i, kind)
         done = stage_dir / "outputs.json"
         if r.resume == "auto" and done.exists():
-            result = json.loads(done.read_text())
+            result = reused_outputs(kind, json.loads(done.read_text()))
             console.print(f"[dim]stage {i + 1} ({kind}): already complete, reusing its outputs[/]")
         else:
             stage_dir.mkdir(parents=True, exist_ok=True)

@@ -196,6 +196,17 @@ def test_cache_and_ckd_read_the_rollouts_other_stages_the_dataset(tmp_path, mode
     assert [s["id"] for s in distill._data(ctx, None, rollouts=True)] == [s["id"] for s in samples[:3]]
 
 
+def test_a_rollout_stage_completed_by_an_older_version_still_hands_on_rollouts():
+    from fctrain.pipeline import reused_outputs
+
+    old = {"data_path": "/run/03-rollout/rollouts.jsonl", "metrics": {"kept": 3}, "seconds": 1.0}
+    assert reused_outputs("rollout", old) == {"rollouts_path": "/run/03-rollout/rollouts.jsonl",
+                                              "metrics": {"kept": 3}, "seconds": 1.0}
+    assert reused_outputs("sft", {"model_path": "/m"}) == {"model_path": "/m"}
+    new = {"rollouts_path": "/r.jsonl"}
+    assert reused_outputs("rollout", new) == new
+
+
 @pytest.mark.parametrize("fused_linear", [False, True])
 def test_decision_weight_adds_the_loss_of_each_answers_first_token(dataset, cache, tok, fused_linear):
     from fctrain.losses import ckd_loss
