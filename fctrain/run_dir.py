@@ -122,5 +122,5 @@ def redact_argv(argv: list[str]) -> list[str]:
     out = []
     for a in argv:
         key = a.split("=", 1)[0]
-        out.append(f"{key}={REDACTED}" if "=" in a and is_secret_key(key.rsplit(".", 1)[-1]) else a)
+        out.append(f"{key}={REDACTED}" if "=" in a and is_secret_key(key) else a)
     return out

@@ -3,9 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
-# PYTHONSAFEPATH: `python -m` must not put the checkout on sys.path (its kernels/ folder would shadow the
-# `kernels` package transformers imports).
-export TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 WANDB_MODE=offline \
-  PYTHONSAFEPATH=1
+export TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 WANDB_MODE=offline
 .venv/bin/ruff check .
 .venv/bin/python -m pytest -q "$@"

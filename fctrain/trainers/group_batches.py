@@ -94,22 +94,21 @@ class GroupedBatchesMixin:
         return GroupedSampler(groups, self.args.per_device_train_batch_size, self.args.seed)
 
 
-class GroupedRepeatSampler(Sampler[int]):
+class GroupedRepeatSampler(GroupedSampler):
     """TRL's RepeatSampler with whole groups per rollout: GRPO's prompts for one rollout (batch_size of them) come
     from group_order, so both halves of a contrast pair are sampled, scored and stepped on together.
 
     As in RepeatSampler, each prompt index is yielded mini_repeat_count times in a row (its group of completions)
     and each rollout batch repeat_count times (the optimizer steps that reuse it); a last partial batch is dropped.
-    Every rank builds the same order from the same seed; each new pass reshuffles (seed + pass)."""
+    Every rank builds the same order from the same seed; Trainer's set_epoch reshuffles (seed + epoch)."""
 
     def __init__(self, groups: Sequence[str | None], batch_size: int, mini_repeat_count: int, repeat_count: int = 1,
                  seed: int = 0):
-        self.groups, self.batch_size, self.seed = list(groups), batch_size, seed
-        self.mini_repeat_count, self.repeat_count, self.passes = mini_repeat_count, repeat_count, 0
+        super().__init__(groups, batch_size, seed)
+        self.mini_repeat_count, self.repeat_count = mini_repeat_count, repeat_count
 
     def __iter__(self) -> Iterator[int]:
-        order = group_order(self.groups, self.batch_size, self.seed + self.passes)
-        self.passes += 1
+        order = list(super().__iter__())
         for start in range(0, len(order) - self.batch_size + 1, self.batch_size):
             chunk = order[start : start + self.batch_size]
             for _ in range(self.repeat_count):

@@ -69,6 +69,9 @@ def _trainer(tmp_path, *, max_steps, lr, filter_on=True, loss_type="grpo", kl_es
 
     model, tokenizer = _tiny_word_model(tmp_path / "init")
     prompts = ["q b c", "q d e", "q f g", "q h b", "q c d", "q e f", "q g h", "q b d"]
+    rows = [{"prompt": p} for p in prompts]
+    if groups is not None:
+        rows = [{**row, "group": g} for row, g in zip(rows, groups)]
     args = GRPOConfig(
         output_dir=str(tmp_path / "out"), use_cpu=True, report_to=[], save_strategy="no", seed=0, data_seed=0,
         per_device_train_batch_size=16, num_generations=8, max_completion_length=8, learning_rate=lr,
@@ -76,8 +79,7 @@ def _trainer(tmp_path, *, max_steps, lr, filter_on=True, loss_type="grpo", kl_es
         temperature=1.0, disable_tqdm=True,
     )
     return StarGRPOTrainer(
-        model=model, args=args, train_dataset=Dataset.from_list(
-            [{"prompt": p} if groups is None else {"prompt": p, "group": g} for p, g in zip(prompts, groups or prompts)]),
+        model=model, args=args, train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer, scorer=letter_a_scorer, kl_estimator=kl_estimator,
         filter_spec=FilterSpec(lo=0.01, hi=0.99, min_diff=0.0, max_extra_rounds=2) if filter_on else None,
     )
@@ -190,4 +192,6 @@ def test_contrast_pairs_share_a_rollout(tmp_path):
         rollout = order[start : start + 16]
         assert rollout[:8] == [rollout[0]] * 8 and rollout[8:] == [rollout[8]] * 8  # a group of 8 per prompt
         assert rollout[0] != rollout[8] and groups[rollout[0]] == groups[rollout[8]]  # both halves of one pair
-    assert list(sampler) != order  # the next pass is reshuffled
+    assert list(sampler) == order  # the same epoch, the same order (every rank, and a resumed run)
+    sampler.set_epoch(1)  # as Trainer does at each epoch
+    assert list(sampler) != order  # the next epoch is reshuffled
