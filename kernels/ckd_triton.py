@@ -7,14 +7,21 @@ same thing with torch ops; here the [R, V] intermediates (log-softmax, probabili
    the mass of the student's top-m tokens sum_{z >= tau} exp(z - m) and sum exp(z - m) * z (entropy);
 2. gather the teacher's k ids, compute FKL / RKL / AKL, the mistake mass (top-m mass minus the teacher
    tokens that are in it) and CE on the label, and the k per-entry derivatives a_i = dKD/dlq_i;
-3. a second sweep writes the dense gradient q_j * (c + r*lam*[z_j >= tau]), then, after a block barrier,
-   atomics add the k + 1 sparse corrections at the teacher ids and the label (atomics: padding entries may
-   repeat an id, and the label may be one of the teacher ids).
+3. a second sweep writes the dense gradient q_j * (c + r*lam*[z_j >= tau]) in the logits' dtype, then, after
+   a block barrier, the k + 1 entries with sparse corrections (the teacher ids and the label) are written
+   again, dense value plus correction, with plain stores: the valid teacher ids of a row are distinct
+   (`prepare_ckd_inputs` refuses repeats; padding entries are masked out) and a label that is one of them
+   takes its CE term there. No atomics: the gradient is deterministic and each entry is rounded once.
+
+The gradient can be written over the logits themselves (`overwrite_logits=True`, what the chunked and
+fused-linear callers pass: their logits are a scratch copy): every element is read before it is overwritten,
+and the values needed after the sweep (the logits at the teacher ids and at the label) are read before it.
+In bf16 that saves the fp32 [R, V] buffer and the pass that rounded it.
 
 Student top-m: tau, the m-th largest logit of each row, comes from torch.topk outside the kernel (a
 sort inside the kernel would need the whole row in registers); the kernel then only compares z >= tau.
-Logits are read in their own dtype and upcast to ACC (fp32, or fp64 for fp64 inputs); the gradient buffer
-is ACC too, so the atomics are plain fp32/fp64 adds.
+Logits are read in their own dtype and upcast to ACC (fp32, or fp64 for fp64 inputs); the gradient is
+computed in ACC and stored in the dtype of the gradient buffer (the logits' dtype).
 
 The kernel runs on CUDA, and on CPU tensors under TRITON_INTERPRET=1 (set before this module is
 imported: the @triton.jit decorator picks the interpreter at import time).
@@ -33,7 +40,7 @@ KL_TYPE_CODES = {"fkl": 0, "rkl": 1, "akl": 2}
 def _ckd_fwd_bwd_kernel(
     z_ptr,  # [R, V] student logits
     z_row_stride,
-    grad_ptr,  # [R, V] ACC, output: grad_scale * dloss/dz
+    grad_ptr,  # [R, V] output: grad_scale * dloss/dz, in this buffer's dtype (may be z_ptr itself)
     grad_row_stride,
     lp_ptr,  # [R, K] teacher log-probs (-inf = padding)
     ids_ptr,  # [R, K] int64 teacher ids
@@ -115,7 +122,8 @@ def _ckd_fwd_bwd_kernel(
     q_teacher_top = tl.where(teacher_in_top, q, 0.0)
     mistake = tl.maximum(s_top / s_all - tl.sum(q_teacher_top, axis=0), 0.0)
     label = tl.load(label_ptr + row)
-    ce = lse - tl.load(z_row + label).to(ACC)
+    z_label = tl.load(z_row + label).to(ACC)
+    ce = lse - z_label
     loss = kd_ratio * (kd + lam * mistake) + (1.0 - kd_ratio) * ce
     tl.store(loss_ptr + row, loss)
     tl.store(stats_ptr + row * 4 + 0, fkl)
@@ -123,9 +131,10 @@ def _ckd_fwd_bwd_kernel(
     tl.store(stats_ptr + row * 4 + 2, entropy)
     tl.store(stats_ptr + row * 4 + 3, ce)
 
-    # 3. Gradient: dense sweep, then sparse corrections at the teacher ids and the label.
+    # 3. Gradient: dense sweep, then the entries with sparse corrections (teacher ids, label) written again.
     if COMPUTE_GRAD:
         grad_row = grad_ptr + row * grad_row_stride
+        out_ty = grad_ptr.dtype.element_ty
         dense = -kd_ratio * tl.sum(d_kd, axis=0) - kd_ratio * lam * mistake + (1.0 - kd_ratio)
         top_bonus = kd_ratio * lam
         for start in range(0, V, BLOCK_V):
@@ -133,13 +142,17 @@ def _ckd_fwd_bwd_kernel(
             x = tl.load(z_row + offs, mask=offs < V, other=float("-inf")).to(ACC)
             q_all = tl.exp(x - lse)
             g = q_all * (dense + tl.where(x >= tau, top_bonus, 0.0))
-            tl.store(grad_row + offs, g * grad_scale, mask=offs < V)
-        tl.debug_barrier()  # the dense stores of all threads land before the atomics read-modify-write
-        sparse = kd_ratio * (d_kd - lam * q_teacher_top)
-        tl.atomic_add(grad_row + ids, sparse * grad_scale, mask=valid)
+            tl.store(grad_row + offs, (g * grad_scale).to(out_ty), mask=offs < V)
+        tl.debug_barrier()  # every thread's dense stores land before the corrected entries overwrite some
+        sparse = kd_ratio * (d_kd - lam * q_teacher_top)  # 0 on padding entries
+        is_label = valid & (ids == label)
+        correction = sparse + tl.where(is_label, kd_ratio - 1.0, 0.0)
+        g_ids = tl.exp(zt - lse) * (dense + tl.where(zt >= tau, top_bonus, 0.0))
+        tl.store(grad_row + ids, ((g_ids + correction) * grad_scale).to(out_ty), mask=valid)
         if kd_ratio < 1.0:
-            tl.debug_barrier()
-            tl.atomic_add(grad_row + label, (kd_ratio - 1.0) * grad_scale)
+            if tl.sum(is_label.to(tl.int32), axis=0) == 0:  # the label is not a teacher id: its own entry
+                g_label = tl.exp(z_label - lse) * (dense + tl.where(z_label >= tau, top_bonus, 0.0))
+                tl.store(grad_row + label, ((g_label + (kd_ratio - 1.0)) * grad_scale).to(out_ty))
 
 
 def kernel_is_interpreted() -> bool:
@@ -165,9 +178,10 @@ def ckd_rows_triton(
     kd_ratio: float,
     grad_scale: float,
     compute_grad: bool,
-    overwrite_logits: bool = False,  # accepted for the common contract; the kernel only reads the logits
+    overwrite_logits: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Same contract as `ckd_torch.ckd_rows_torch`: loss [R], stats [R, 4], grad_scale * dloss/dlogits."""
+    """Same contract as `ckd_torch.ckd_rows_torch`: loss [R], stats [R, 4], grad_scale * dloss/dlogits (here in
+    the logits' dtype, written over the logits when overwrite_logits=True)."""
     num_rows, vocab = logits.shape
     k = teacher_ids.shape[1]
     acc = torch.float64 if logits.dtype == torch.float64 else torch.float32
@@ -178,7 +192,10 @@ def ckd_rows_triton(
     params = torch.tensor([lam, kd_ratio, grad_scale], dtype=acc, device=logits.device)
     loss = torch.empty(num_rows, dtype=acc, device=logits.device)
     stats = torch.empty(num_rows, 4, dtype=acc, device=logits.device)
-    grad = torch.empty(num_rows, vocab, dtype=acc, device=logits.device) if compute_grad else loss
+    if compute_grad:
+        grad = logits if overwrite_logits else torch.empty_like(logits, memory_format=torch.contiguous_format)
+    else:
+        grad = loss  # never written (COMPUTE_GRAD=False); any pointer will do
     if num_rows == 0:
         return loss, stats, (grad if compute_grad else None)
     block_v = min(8192, triton.next_power_of_2(vocab))

@@ -13,6 +13,7 @@ Both must give the same rewards and scores (max |difference| <= 1e-9).
 
     python scripts/bench_reward.py                 # 10,000 triples per mix, writes the "Reward" section
     python scripts/bench_reward.py --n 1000 --no-docs
+    python scripts/bench_reward.py --device cuda   # also the Triton LCS path on the GPU ("Reward on GPU")
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "xlam_messages_1k.jsonl"
 DOCS = REPO / "docs" / "benchmarks.md"
 SECTION = "## Reward"
+GPU_SECTION = "## Reward on GPU"
 
 FILLER = ("the result shows that your request was processed and the following details are available for review "
           "please note that values may change over time depending on the provider and the current market "
@@ -241,7 +243,7 @@ class StraightforwardReward:
 
 
 # ------------------------------------------------------------------------------------------- timing
-def run_mix(name: str, triples, repeat: int) -> dict:
+def run_mix(name: str, triples, repeat: int, device: str = "cpu") -> dict:
     from fctrain.rewards import rouge, similarity_rewards
 
     completions, references, tools_list = map(list, zip(*triples))
@@ -260,9 +262,60 @@ def run_mix(name: str, triples, repeat: int) -> dict:
     failures = sum(1 for f in fast if f.reward == -1.0)
     row = dict(mix=name, n=len(triples), replies=n_reply, failures=failures, baseline_s=slow_s, fast_s=fast_s,
                speedup=slow_s / fast_s, max_abs_diff=diff, mean_reward=sum(f.reward for f in fast) / len(fast))
+    if device != "cpu":
+        row.update(gpu_run(completions, references, tools_list, fast, repeat, device))
     print(f"{name:34s} n={row['n']:6d} replies={n_reply:5d} -1s={failures:5d}  baseline {slow_s:8.2f} s  "
           f"fast {fast_s:7.3f} s  speedup {row['speedup']:7.1f}x  max|diff| {diff:.3g}", flush=True)
     return row
+
+
+def gpu_run(completions, references, tools_list, cpu_results, repeat: int, device: str) -> dict:
+    """The same batch with every LCS computed by the Triton kernel on `device`: wall time (cold caches, the
+    first run includes the kernel's compilation and is not counted) and whether it equals the CPU path."""
+    import torch
+
+    from fctrain.rewards import rouge, similarity_rewards
+
+    times = []
+    for _ in range(repeat + 1):
+        rouge.clear_caches()
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        gpu = similarity_rewards(completions, references, tools_list, think=True, device=device)
+        torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    wall_s = min(times[1:])
+    rouge.clear_caches()
+    t0 = time.perf_counter()
+    similarity_rewards(completions, references, tools_list, think=True)
+    cpu_wall_s = time.perf_counter() - t0
+    equal = gpu == cpu_results
+    print(f"{'':34s} {device}: {wall_s:7.3f} s wall (CPU path {cpu_wall_s:.3f} s wall), identical: {equal}", flush=True)
+    return dict(gpu_s=wall_s, cpu_wall_s=cpu_wall_s, gpu_equal=equal)
+
+
+def gpu_table(rows) -> str:
+    lines = ["| mix | triples | CPU path, wall (s) | Triton LCS on GPU, wall (s) | identical to the CPU path |",
+             "|---|---:|---:|---:|---|"]
+    for r in rows:
+        lines.append(f"| {r['mix']} | {r['n']:,} | {r['cpu_wall_s']:.3f} | {r['gpu_s']:.3f} | "
+                     f"{'yes' if r['gpu_equal'] else 'NO'} |")
+    return "\n".join(lines)
+
+
+def gpu_section_text(args, table: str) -> str:
+    import torch
+
+    return f"""{GPU_SECTION}
+
+`python scripts/bench_reward.py --device {args.device} --n {args.n}`: the same batches as above, scored by
+`similarity_rewards(..., device="{args.device}")`, which computes every ROUGE-L LCS of a batch in one launch of
+the Triton kernel `fctrain.kernels.lcs_triton`; parsing, tokenisation and matching stay on the CPU. Wall
+times, best of {args.repeat} runs with cold caches after one untimed run (the kernel's compilation).
+Machine: {torch.cuda.get_device_name()} (torch {torch.__version__}), {os.cpu_count()} CPU cores.
+
+{table}
+"""
 
 
 def markdown_table(rows) -> str:
@@ -299,10 +352,10 @@ of the Triton kernel `fctrain.kernels.lcs_triton` (checked against the CPU path 
 """
 
 
-def write_section(text: str) -> None:
-    """Replace (or append) the '## Reward' section; other sections of the file are left untouched."""
+def write_section(text: str, title: str = SECTION) -> None:
+    """Replace (or append) the section `title`; other sections of the file are left untouched."""
     old = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^{re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(old):
         new = pattern.sub(lambda _: text.rstrip() + "\n\n", old, count=1)
     else:
@@ -317,6 +370,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--no-docs", action="store_true", help="do not write the Reward section of docs/benchmarks.md")
+    parser.add_argument("--device", default="cpu", help="also time the Triton LCS path on this CUDA device")
     args = parser.parse_args(argv)
     if not args.data.exists():
         print(f"data file not found: {args.data}", file=sys.stderr)
@@ -328,15 +382,22 @@ def main(argv=None) -> int:
         ("calls only (no replies)", 0.0, (50, 400)),
         ("20% short replies (5-30 words)", 0.2, (5, 30)),
     ]
-    rows = [run_mix(name, make_triples(samples, args.n, frac, words, args.seed), args.repeat)
+    rows = [run_mix(name, make_triples(samples, args.n, frac, words, args.seed), args.repeat, args.device)
             for name, frac, words in mixes]
     table = markdown_table(rows)
     print(table)
     ok = all(r["max_abs_diff"] <= 1e-9 for r in rows) and rows[0]["speedup"] >= 30 and rows[1]["speedup"] >= 1
     print("targets met" if ok else "TARGETS NOT MET")
+    if args.device != "cpu":
+        print(gpu_table(rows))
+        ok = ok and all(r["gpu_equal"] for r in rows)
     if not args.no_docs:
-        write_section(section_text(args, table))
-        print(f"wrote the '{SECTION}' section of {DOCS}")
+        if args.device != "cpu":  # the CPU table stays the 2-core machine's; the GPU machine adds its own
+            write_section(gpu_section_text(args, gpu_table(rows)), GPU_SECTION)
+            print(f"wrote the '{GPU_SECTION}' section of {DOCS}")
+        else:
+            write_section(section_text(args, table))
+            print(f"wrote the '{SECTION}' section of {DOCS}")
     return 0 if ok else 1
 
 

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from fctrain.errors import CacheMismatchError, ConfigError, DataError
+from fctrain.models.selected_logits import selected_logits
 from fctrain.run_dir import atomic_write_json
 from fctrain.teacher.targets import encode_sample, predict_mask, token_hash, vocab_fingerprint
 
@@ -75,7 +76,7 @@ def teacher_topk(model, input_ids: Sequence[Sequence[int]], masks: Sequence[Sequ
     """Top-k of log_softmax(teacher logits) at every target-predicting position of a batch.
 
     Rows come out in (sample, position) order. Only those positions are projected onto the vocabulary
-    (transformers' boolean `logits_to_keep`), and log_softmax runs in float32 chunks of `chunk_rows`.
+    (`selected_logits`), and log_softmax runs in float32 chunks of `chunk_rows`.
     """
     device = next(model.parameters()).device
     length = max(len(x) for x in input_ids)
@@ -87,9 +88,7 @@ def teacher_topk(model, input_ids: Sequence[Sequence[int]], masks: Sequence[Sequ
         attn[b, : len(x)] = 1
         keep[b, : len(x)] = torch.from_numpy(predict_mask(m))
     ids, attn, keep = ids.to(device), attn.to(device), keep.to(device)
-    logits = model(input_ids=ids, attention_mask=attn, logits_to_keep=keep, use_cache=False).logits
-    if logits.dim() == 3:  # a model that ignores a boolean logits_to_keep returns every position
-        logits = logits[keep]
+    logits = selected_logits(model, keep, input_ids=ids, attention_mask=attn)
     if k > logits.shape[-1]:
         raise ConfigError(f"teacher cache: k={k} exceeds the teacher's vocabulary ({logits.shape[-1]})")
     top_ids, top_lp = [], []

@@ -208,6 +208,19 @@ def common_training_args(ctx, stage_cfg, out_dir: Path) -> dict[str, Any]:
     return args
 
 
+def checkpointing_args(enabled: bool) -> dict[str, Any]:
+    """Activation checkpointing in this transformers release's words: `activation_checkpointing` from the
+    releases that renamed it (where `gradient_checkpointing` is a deprecated alias), `gradient_checkpointing`
+    before them (5.17, as on the GPU machine of docs/benchmarks.md, refuses the new name)."""
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    fields = {f.name for f in dataclasses.fields(TrainingArguments)}
+    name = "activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"
+    return {name: enabled, f"{name}_kwargs": {"use_reentrant": False} if enabled else None}
+
+
 class MetricsJsonl(TrainerCallback):
     """Append every logged metrics dict to `metrics.jsonl` (rank 0 only); `fctrain report` plots it."""
 

@@ -2,7 +2,7 @@
 
 Per batch the collator renders nothing new: samples were rendered once (fctrain.teacher.targets) and
 the teacher's top-k rows come from the cache (or an online teacher) in target order. The student is
-projected onto the vocabulary only at target-predicting positions (boolean `logits_to_keep`), so the
+projected onto the vocabulary only at target-predicting positions (`fctrain.models.selected_logits`), so the
 logits are [target tokens, V], the same rows as the teacher's. Packing concatenates a micro-batch into
 one row with restarting position_ids (transformers masks attention per sample); the teacher rows are
 concatenated in the same order, and no position predicts across a sample boundary.
@@ -130,24 +130,23 @@ def ckd_loss_and_stats(model, inputs: dict, cfg: CKDLossConfig) -> tuple[torch.T
     decision_weight w adds w * (the same CKD loss over the rows predicting an answer's first token), see
     fctrain/trainers/decision_weight.py; w = 0 is STAR's plain token mean."""
     from fctrain.losses import ckd_loss, fused_linear_ckd_loss
+    from fctrain.models.selected_logits import selected_hidden_states, selected_logits
 
     keep = inputs["predict_mask"]
     fwd = {k: inputs[k] for k in ("input_ids", "attention_mask", "position_ids") if k in inputs}
     opts = {"top_m": cfg.top_m, "lam": cfg.lam, "kl_type": cfg.kl_type, "kd_ratio": cfg.kd_ratio}
     if cfg.fused_linear:
-        # Project nothing in the model (an all-False keep mask); the loss projects chunk by chunk.
-        out = model(**fwd, logits_to_keep=torch.zeros_like(keep), output_hidden_states=True, use_cache=False)
-        rows = out.hidden_states[-1][keep]
         weight = _unwrap(model).get_output_embeddings().weight
+        # The loss projects the rows chunk by chunk. Under mixed precision accelerate hands the model's outputs
+        # back in fp32; the hidden states were computed in the head's dtype, so casting back is exact.
+        rows = selected_hidden_states(model, keep, **fwd).to(weight.dtype)
         impl = cfg.impl if cfg.impl in ("chunked", "triton") else "auto"
 
         def loss_of(rows, select):
             return fused_linear_ckd_loss(rows, weight, inputs["teacher_logprobs"][select], inputs["teacher_ids"][select],
                                          None, impl=impl, labels=inputs["target_ids"][select], return_stats=True, **opts)
     else:
-        rows = model(**fwd, logits_to_keep=keep, use_cache=False).logits
-        if rows.dim() == 3:  # a model without boolean logits_to_keep
-            rows = rows[keep]
+        rows = selected_logits(model, keep, **fwd)
 
         def loss_of(rows, select):
             return ckd_loss(rows, inputs["teacher_logprobs"][select], inputs["teacher_ids"][select], None,
@@ -316,6 +315,7 @@ def run_ckd(ctx, cfg: CKDStageConfig) -> dict:
     from fctrain.teacher.teacher_cache import OnlineTeacher, TeacherCache, output_vocab_size
     from fctrain.trainers.common import (
         MetricsJsonl,
+        checkpointing_args,
         common_training_args,
         frozen_block_cache_metrics,
         load_for_stage,
@@ -350,8 +350,7 @@ def run_ckd(ctx, cfg: CKDStageConfig) -> dict:
         num_train_epochs=cfg.num_train_epochs, max_steps=cfg.max_steps,
         warmup_steps=cfg.warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio of the total steps
         lr_scheduler_type=cfg.lr_scheduler_type, max_grad_norm=cfg.max_grad_norm,
-        activation_checkpointing=cfg.gradient_checkpointing,
-        activation_checkpointing_kwargs={"use_reentrant": False} if cfg.gradient_checkpointing else None,
+        **checkpointing_args(cfg.gradient_checkpointing),
     )
     loss_cfg = CKDLossConfig(top_m=cfg.top_m, lam=cfg.lam, kl_type=cfg.kl_type, kd_ratio=cfg.kd_ratio,
                              fused_linear=cfg.fused_linear, impl=cfg.loss_impl, decision_weight=cfg.decision_weight)

@@ -4,8 +4,8 @@ TRL's fused head (`trl.trainer.utils.add_fused_lm_head`) projects only the posit
 on CUDA/XPU, but every position elsewhere. On CPU a 450-token prompt with a 60-token answer then pays the
 vocabulary projection, log-softmax, entropy and top-1 for all 450 positions: SmolLM2-135M (49k vocabulary)
 trains at ~80 tokens/s that way on 2 cores, against ~200 tokens/s when only the answer positions are
-projected (docs/benchmarks.md). Here the model projects the label positions only (transformers' boolean
-`logits_to_keep`, as the CKD trainer does) and the loss is TRL's: the token mean over labelled tokens
+projected (docs/benchmarks.md). Here the model projects the label positions only (`selected_logits`, as the
+CKD trainer does) and the loss is TRL's: the token mean over labelled tokens
 (divided by `num_items_in_batch` under gradient accumulation), plus the optional decision term
 (decision_weight.py). Entropy and token accuracy are logged as TRL logs them.
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from fctrain.models.selected_logits import selected_logits
 from fctrain.trainers.decision_weight import IGNORE, decision_term, first_target_mask
 
 
@@ -42,10 +43,7 @@ class AnswerPositionsLossMixin:
         predicts = torch.zeros_like(labels, dtype=torch.bool)
         predicts[:, :-1] = labels[:, 1:] != IGNORE  # position t predicts the label at t + 1
         fwd = {k: v for k, v in inputs.items() if k != "labels"}
-        logits = model(**fwd, logits_to_keep=predicts, use_cache=False).logits
-        if logits.dim() == 3:  # a model without boolean logits_to_keep
-            logits = logits[predicts]
-        logits = logits.float()
+        logits = selected_logits(model, predicts, **fwd).float()
         targets = labels[:, 1:][predicts[:, :-1]]
         nll = F.cross_entropy(logits, targets, reduction="none")
         count = torch.as_tensor(len(targets) if num_items_in_batch is None else num_items_in_batch)

@@ -69,3 +69,19 @@ def test_triton_fused_linear_matches_reference(ckd_case):
     torch.testing.assert_close(fused, ref, rtol=1e-12, atol=1e-12)
     for got, want in zip(torch.autograd.grad(fused, (hidden, weight)), torch.autograd.grad(ref, (hidden, weight))):
         torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+
+
+
+@pytest.mark.parametrize("kl_type", ["fkl", "akl"])
+def test_triton_label_among_the_teacher_ids_or_not(ckd_case, run_loss, kl_type):
+    """The CE term lands on the label whether or not it is one of the teacher ids (the kernel writes those
+    entries with plain stores, no atomics, so it must place the label's term itself)."""
+    case = ckd_case(seed=5)
+    labels = case.labels.clone()
+    labels[1] = case.teacher_ids[1, :, 2]  # row 1: a teacher id (row 1 has no padding); row 0: random labels
+    args = (case.teacher_logprobs, case.teacher_ids, case.mask)
+    opts = dict(top_m=8, kl_type=kl_type, kd_ratio=0.6, labels=labels)
+    ref_loss, ref_grad, _ = run_loss(ckd_loss, case.logits, *args, impl="reference", **opts)
+    loss, grad, _ = run_loss(ckd_loss, case.logits, *args, impl="triton", chunk_size=5, **opts)
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(grad, ref_grad, rtol=1e-10, atol=1e-13)

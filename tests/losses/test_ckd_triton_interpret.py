@@ -43,7 +43,7 @@ def test_kernel_compiles_for_hopper():
     if module.kernel_is_interpreted():
         pytest.skip("TRITON_INTERPRET=1 is set in this process")
     kernel = module._ckd_fwd_bwd_kernel
-    pointers = dict(z_ptr="*bf16", grad_ptr="*fp32", lp_ptr="*fp16", ids_ptr="*i64", head_ptr="*i8",
+    pointers = dict(z_ptr="*bf16", grad_ptr="*bf16", lp_ptr="*fp16", ids_ptr="*i64", head_ptr="*i8",
                     label_ptr="*i64", tau_ptr="*fp32", loss_ptr="*fp32", stats_ptr="*fp32", params_ptr="*fp32")
     scalars = dict(z_row_stride="i64", grad_row_stride="i64", teacher_row_stride="i32", V="i32", K="i32")
     consts = dict(KL_TYPE=2, ACC=tl.float32, BLOCK_V=8192, BLOCK_K=128, COMPUTE_GRAD=True)
@@ -51,4 +51,6 @@ def test_kernel_compiles_for_hopper():
     signature = {name: signature[name] for name in kernel.arg_names}
     compiled = triton.compile(ASTSource(kernel, signature, consts), target=GPUTarget("cuda", 90, 32),
                               options={"num_warps": 16})
-    assert "atom.global" in compiled.asm["ptx"] and len(compiled.asm["cubin"]) > 0
+    ptx = compiled.asm["ptx"]
+    assert len(compiled.asm["cubin"]) > 0
+    assert "atom." not in ptx  # the sparse corrections are plain stores: a deterministic gradient

@@ -207,6 +207,21 @@ def test_a_rollout_stage_completed_by_an_older_version_still_hands_on_rollouts()
     assert reused_outputs("rollout", new) == new
 
 
+def test_fused_path_takes_fp32_outputs_of_a_bf16_model(dataset, cache, tok):
+    """Under mixed precision accelerate returns a model's outputs in fp32 (`convert_outputs_to_fp32`), hidden
+    states included, while the lm_head stays bf16: the fused loss casts the rows back (seen on an H200)."""
+    from accelerate.utils import convert_outputs_to_fp32
+
+    model = student().to(torch.bfloat16)
+    model.forward = convert_outputs_to_fp32(model.forward)
+    batch = distill.CKDCollator(cache, tok.pad_token_id, True)([dataset[i] for i in range(3)])
+    fused, _ = distill.ckd_loss_and_stats(model, batch, distill.CKDLossConfig(top_m=50, fused_linear=True))
+    plain, _ = distill.ckd_loss_and_stats(model, batch, distill.CKDLossConfig(top_m=50))
+    fused.backward()
+    assert model.lm_head.weight.grad is not None or model.get_output_embeddings().weight.grad is not None
+    torch.testing.assert_close(fused.float(), plain.float(), rtol=2e-2, atol=2e-2)
+
+
 @pytest.mark.parametrize("fused_linear", [False, True])
 def test_decision_weight_adds_the_loss_of_each_answers_first_token(dataset, cache, tok, fused_linear):
     from fctrain.losses import ckd_loss
