@@ -64,6 +64,10 @@ def prepare_data(loaded: LoadedRecipe, run_dir: Path) -> dict[str, Any]:
         results.append((res, src.weight))
     mixed = mix_sources(results, seed=seed, total=cfg.total, dedup=cfg.dedup)
     train, val = split_train_val(mixed.samples, cfg.val_fraction, seed=seed)
+    if cfg.rename_functions:
+        from fctrain.data.function_renaming import rename_share
+
+        train = rename_share(train, cfg.rename_functions, seed=seed)
     write_jsonl(train_path, train)
     write_jsonl(val_path, val)
     skipped = {r.source: dict(r.skipped) for r, _ in results if r.skipped}

@@ -141,6 +141,10 @@ def check_recipe(loaded: LoadedRecipe, recipe_dir: Path) -> None:
     """Cross-field checks: files exist, combinations make sense. Rewrites found paths to absolute ones."""
     r, file = loaded.recipe, loaded.source
     for i, src in enumerate(r.data.sources):
+        if src.weight <= 0:
+            raise ConfigError(f"{file}: 'data.sources.{i}.weight' must be > 0, got {src.weight}")
+        if src.negatives < 1:
+            raise ConfigError(f"{file}: 'data.sources.{i}.negatives' must be >= 1, got {src.negatives}")
         if src.format in BUILTIN_SOURCES or src.path in BUILTIN_SOURCES:
             src.format = src.path = src.format if src.format in BUILTIN_SOURCES else src.path
             continue
@@ -151,8 +155,6 @@ def check_recipe(loaded: LoadedRecipe, recipe_dir: Path) -> None:
             src.path = str(found)
         elif not _looks_like_hub_id(src.path):
             raise ConfigError(f"{file}: 'data.sources.{i}.path': no such file: {src.path}")
-        if src.weight <= 0:
-            raise ConfigError(f"{file}: 'data.sources.{i}.weight' must be > 0, got {src.weight}")
     for section in ("model", "teacher"):
         m = getattr(r, section)
         if m is None:
@@ -171,6 +173,8 @@ def check_recipe(loaded: LoadedRecipe, recipe_dir: Path) -> None:
                           "so it needs a 'model.lora' section (e.g. model.lora.r=16)")
     if not 0.0 <= r.data.val_fraction < 1.0:
         raise ConfigError(f"{file}: 'data.val_fraction' must be in [0, 1), got {r.data.val_fraction}")
+    if not 0.0 <= r.data.rename_functions <= 1.0:
+        raise ConfigError(f"{file}: 'data.rename_functions' must be in [0, 1], got {r.data.rename_functions}")
     for key, m in (("model", r.model), ("teacher", r.teacher)):
         if m is None:
             continue

@@ -69,6 +69,8 @@ class DataSourceConfig:
     max_samples: int | None = opt(None, "Read at most this many samples from the source.")
     n: int = opt(256, "Number of samples (or pairs, for bfcl_train_pairs) to generate (built-in generated sources only).")
     seed: int = opt(0, "Generator seed (built-in generated sources only).")
+    negatives: int = opt(1, "bfcl_train_pairs: tool-swapped twins per request (answered by a decline); more than 1 "
+                         "weighs declining more.")
 
 
 @dataclass
@@ -78,6 +80,9 @@ class DataConfig:
     dedup: bool = opt(True, "Drop samples whose messages+tools repeat an earlier one.")
     val_fraction: float = opt(0.05, "Share of samples held out for validation (split by a hash of the id).")
     total: int | None = opt(None, "Total samples after mixing (None = everything the weights allow).")
+    rename_functions: float = opt(0.0, "Share of training samples whose functions get new names, in the tool list "
+                                  "and the answers alike (Hammer's function masking: names must be copied from "
+                                  "the tools, not guessed from the request); validation samples keep theirs.")
 
 
 @dataclass

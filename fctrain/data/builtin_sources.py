@@ -5,8 +5,9 @@
                             whose text equals an evaluation question removed; max_samples; `split` picks
                             categories ("exec_parallel,exec_multiple"; "train" = all of them)
     bfcl_train_irrelevance  n irrelevance samples made from bfcl_train by tool swapping (fctrain.data.irrelevance)
-    bfcl_train_pairs        n contrast pairs from bfcl_train (2n samples): a request with its own tools (call)
-                            and the same request with another request's tools (reply, no call); split as above
+    bfcl_train_pairs        n contrast groups from bfcl_train ((1 + negatives) * n samples): a request with its own
+                            tools (call) and the same request with `negatives` other requests' tools (reply, no
+                            call); split as above
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def _bfcl_train_pairs(src) -> list[dict]:
     from fctrain.data.irrelevance import contrast_pairs
     from fctrain.eval.bfcl_data import bfcl_training_pool
 
-    return contrast_pairs(bfcl_training_pool(_bfcl_categories(src)), src.n, seed=src.seed)
+    return contrast_pairs(bfcl_training_pool(_bfcl_categories(src)), src.n, seed=src.seed, negatives=src.negatives)
 
 
 BUILTIN_SOURCES = {

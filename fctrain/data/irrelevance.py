@@ -44,10 +44,14 @@ def swap_tools_irrelevance(samples: list[dict], n: int, seed: int = 0) -> list[d
     return out
 
 
-def contrast_pairs(samples: list[dict], n: int, seed: int = 0) -> list[dict]:
-    """`n` pairs [original, twin]: a single-turn sample that calls tools, then its request offered the tools
-    of another sample with as many tools (when there is one), none of which it needs. Both carry the same
-    "group", which trainers keep in one micro-batch (fctrain/trainers/group_batches.py)."""
+def contrast_pairs(samples: list[dict], n: int, seed: int = 0, negatives: int = 1) -> list[dict]:
+    """`n` groups [original, twin, ...]: a single-turn sample that calls tools, then its request offered the tools
+    of `negatives` other samples (distinct tool sets, with as many tools as it has when there are such), none
+    of which it needs. A group carries one "group" id, which trainers keep in one micro-batch
+    (fctrain/trainers/group_batches.py). More negatives than 1 weigh declining more, as BFCL does: its
+    irrelevance category counts as much as all its call categories together."""
+    if negatives < 1:
+        raise ValueError(f"contrast_pairs: negatives={negatives}; expected at least 1")
     single_turn = [s for s in samples if _needed(s) and sum(m["role"] == "user" for m in s["messages"]) == 1]
     if len(single_turn) < 2:
         return []
@@ -58,7 +62,21 @@ def contrast_pairs(samples: list[dict], n: int, seed: int = 0) -> list[dict]:
         same_size = [s for s in fits if len(s["tools"]) == len(src["tools"])]
         if not fits:
             continue
-        partner = rng.choice(same_size or fits)
+        if negatives == 1:
+            partners = [rng.choice(same_size or fits)]
+        else:
+            partners = _distinct_tool_sets(same_size, rng, negatives)
+            partners += _distinct_tool_sets([s for s in fits if s not in same_size], rng, negatives - len(partners))
         group = f"contrast-{seed}-{src['id']}"
-        out += [{**src, "group": group}, {**_twin(src, partner["tools"], group), "group": group}]
+        out.append({**src, "group": group})
+        for j, partner in enumerate(partners):
+            out.append({**_twin(src, partner["tools"], group if j == 0 else f"{group}-{j}"), "group": group})
     return out
+
+
+def _distinct_tool_sets(samples: list[dict], rng: random.Random, k: int) -> list[dict]:
+    """Up to k samples, drawn at random, no two offering the same set of tool names."""
+    by_tools = {}
+    for s in samples:
+        by_tools.setdefault(frozenset(t["name"] for t in s["tools"]), s)
+    return rng.sample(list(by_tools.values()), min(max(k, 0), len(by_tools)))

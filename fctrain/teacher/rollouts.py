@@ -126,6 +126,14 @@ def load_progress(out_path: Path) -> tuple[dict[str, dict], int]:
     return done, len(samples)
 
 
+def _in_prompt_order(out_path: Path, prompt_ids: list[str]) -> None:
+    """Rewrites the samples file in the prompts' order (generation ran shortest answer first); atomic."""
+    order = {pid: i for i, pid in enumerate(prompt_ids)}
+    rows = _complete_json_lines(out_path)
+    rows.sort(key=lambda row: order.get(row.get("source_id"), len(order)))  # stable: a prompt's rows stay in order
+    write_jsonl(out_path, rows)
+
+
 def _append(f, rows: list[dict]) -> None:
     f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     f.flush()
@@ -135,7 +143,8 @@ def _append(f, rows: list[dict]) -> None:
 # ---- generation ----
 
 def hf_generate_fn(model, tokenizer, *, temperature: float, top_p: float, max_new_tokens: int) -> GenerateFn:
-    """Sampling with transformers' generate: left-padded batches, n return sequences per prompt."""
+    """Sampling with transformers' generate: left-padded batches, n return sequences per prompt; temperature 0 is
+    greedy decoding (then n > 1 repeats one completion, which the rollout dedup keeps once)."""
     import torch
 
     from fctrain.render.prompt_ids import encode_prompt
@@ -154,14 +163,18 @@ def hf_generate_fn(model, tokenizer, *, temperature: float, top_p: float, max_ne
             ids[b, length - len(x):] = torch.tensor(x)
             attn[b, length - len(x):] = 1
         with torch.no_grad():
-            out = model.generate(input_ids=ids.to(device), attention_mask=attn.to(device), do_sample=True,
-                                 temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens,
-                                 num_return_sequences=n, pad_token_id=pad_id)
+            if temperature > 0:
+                sampling = dict(do_sample=True, temperature=temperature, top_p=top_p, num_return_sequences=n)
+            else:  # greedy: one completion per prompt, repeated n times
+                sampling = dict(do_sample=False, temperature=None, top_p=None, top_k=None)
+            out = model.generate(input_ids=ids.to(device), attention_mask=attn.to(device), **sampling,
+                                 max_new_tokens=max_new_tokens, pad_token_id=pad_id)
         texts = []
         for row in out[:, length:].tolist():
             cut = next((j for j, t in enumerate(row) if t in stop_ids), len(row))
             texts.append(tokenizer.decode(row[:cut], skip_special_tokens=False))
-        return [texts[i * n : (i + 1) * n] for i in range(len(prompts))]
+        per_prompt = len(texts) // len(prompts)
+        return [texts[i * per_prompt : (i + 1) * per_prompt] * (n // per_prompt) for i in range(len(prompts))]
 
     return generate
 
@@ -201,6 +214,14 @@ def print_counts(counts: Counter, out=sys.stderr) -> None:
         print(f"{reason:<32}{c:>8}{c / max(total, 1):>8.1%}", file=out)
 
 
+def _answer_length(sample: dict) -> int:
+    """Characters of the sample's last assistant message (content and calls): a guess of the rollout's length."""
+    from fctrain.render import reference_of
+
+    ref = reference_of(sample) or {}
+    return len(ref.get("content") or "") + len(json.dumps(ref.get("tool_calls") or []))
+
+
 def rollout_teacher(model, tokenizer, samples: Sequence[dict], out_path: str | os.PathLike, *, n: int = 8,
                     temperature: float = 1.0, top_p: float = 1.0, max_new_tokens: int = 2048, think: bool = True,
                     batch_size: int = 4, seed: int = 0, template: str = "qwen3",
@@ -213,6 +234,11 @@ def rollout_teacher(model, tokenizer, samples: Sequence[dict], out_path: str | o
     STAR; for smoke runs with untrained teachers) writes a prompt's own sample when none of its rollouts
     is kept, counted as "reference_fallback". Returns {"kept", "rejected",
     "counts", "prompts", "data_path"}; counts cover every prompt done so far, this run and earlier ones.
+
+    Prompts are batched by the length of their dataset answer, shortest first: generation stops when every
+    sequence of a batch has ended, so a batch of short answers (refusals) does not wait for a long call.
+    That is scheduling only (rollouts are never compared with the dataset's answers): the finished file lists
+    the samples in the prompts' order.
     """
     import torch
     from tqdm import tqdm
@@ -222,7 +248,7 @@ def rollout_teacher(model, tokenizer, samples: Sequence[dict], out_path: str | o
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     done, _ = load_progress(out_path)
-    todo = [s for s in samples if s["id"] not in done]
+    todo = sorted((s for s in samples if s["id"] not in done), key=_answer_length)
     if todo and generate_fn is None:
         torch.manual_seed(seed)
         if _vllm_usable(model):
@@ -247,6 +273,7 @@ def rollout_teacher(model, tokenizer, samples: Sequence[dict], out_path: str | o
                 marker = {"prompt_id": sample["id"], "counts": dict(counts)}
                 _append(done_f, [marker])
                 done[sample["id"]] = marker
+    _in_prompt_order(out_path, [s["id"] for s in samples])
     counts = Counter()
     for row in done.values():
         counts.update(row["counts"])

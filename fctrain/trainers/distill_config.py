@@ -12,7 +12,7 @@ from fctrain.config.schema import opt
 @dataclass
 class RolloutStageConfig:
     n: int = opt(8, "Completions sampled per prompt (STAR: 8).")
-    temperature: float = opt(1.0, "Sampling temperature (STAR: 1.0).")
+    temperature: float = opt(1.0, "Sampling temperature (STAR: 1.0); 0 = greedy decoding.")
     top_p: float = opt(1.0, "Nucleus sampling top_p (STAR: 1.0).")
     max_new_tokens: int = opt(2048, "Generated tokens per completion (STAR: 2048).")
     think: bool | None = opt(None, "Thinking mode: require one <think> block; None = the recipe's template.think.")

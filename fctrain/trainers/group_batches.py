@@ -21,12 +21,25 @@ from torch.utils.data import Sampler
 
 
 def take_whole_groups(samples: Sequence[dict], n: int | None) -> list[dict]:
-    """The first `n` samples, plus the rest of every group they open (so a contrast pair is never halved by
-    a `max_samples` / `max_prompts` cut); all samples when n is None."""
+    """About `n` samples made of whole groups (a `max_samples` / `max_prompts` cut never halves a contrast
+    pair): groups and loose samples are taken in order of first appearance while fewer than n samples are
+    taken, so the last group may overshoot n by its size - 1. Order kept; all samples when n is None.
+
+    (Taking the first n samples plus the rest of every group they open would not do: in shuffled data the
+    first n samples open nearly n groups.)"""
     if n is None or n >= len(samples):
         return list(samples)
-    opened = {s.get("group") for s in samples[:n]} - {None}
-    return [s for i, s in enumerate(samples) if i < n or s.get("group") in opened]
+    sizes: dict = {}
+    for i, s in enumerate(samples):
+        key = s.get("group") or ("loose", i)
+        sizes[key] = sizes.get(key, 0) + 1
+    taken, count = set(), 0
+    for key, size in sizes.items():  # dicts keep first-appearance order
+        if count >= n:
+            break
+        taken.add(key)
+        count += size
+    return [s for i, s in enumerate(samples) if (s.get("group") or ("loose", i)) in taken]
 
 
 def dataset_groups(dataset) -> list[str | None] | None:

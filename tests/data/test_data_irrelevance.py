@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fctrain.data import generate_tasks, validate_sample
 from fctrain.data.irrelevance import NO_TOOL_REPLY, swap_tools_irrelevance
 
@@ -46,6 +48,29 @@ def test_contrast_pairs_differ_only_in_the_tools():
     assert contrast_pairs(pool, 10, seed=0) == out
     assert contrast_pairs(pool, 10, seed=1) != out
     assert contrast_pairs(pool[:1], 5) == []
+
+
+def test_contrast_groups_with_several_negatives():
+    from fctrain.data.irrelevance import contrast_pairs
+
+    pool = [s for s in generate_tasks(80, seed=2) if _called(s)]
+    out = contrast_pairs(pool, 8, seed=0, negatives=3)
+    groups = {}
+    for s in out:
+        groups.setdefault(s["group"], []).append(s)
+    assert len(groups) == 8 and all(len(g) == 4 for g in groups.values())
+    assert len({s["id"] for s in out}) == len(out)
+    for original, *twins in groups.values():
+        assert original["messages"][-1].get("tool_calls")
+        tool_sets = [frozenset(t["name"] for t in twin["tools"]) for twin in twins]
+        assert len(set(tool_sets)) == 3  # three different tool sets
+        for twin, names in zip(twins, tool_sets):
+            assert twin["messages"][0] == original["messages"][0] and validate_sample(twin) == []
+            assert twin["messages"][-1] == {"role": "assistant", "content": NO_TOOL_REPLY}
+            assert not (names & _called(original))
+    assert contrast_pairs(pool, 8, seed=0, negatives=3) == out
+    with pytest.raises(ValueError, match="negatives"):
+        contrast_pairs(pool, 8, negatives=0)
 
 
 def test_bfcl_train_pairs_source():

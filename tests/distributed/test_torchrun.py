@@ -131,7 +131,7 @@ def test_ckd_two_ranks(tmp_path):
     prompts = [s["id"] for s in map(json.loads, (out / "data" / "train.jsonl").read_text().splitlines())][:8]
     for r in (0, 1):  # each rank sampled its own half of the prompts
         done = [json.loads(x)["prompt_id"] for x in (rollout / f"rollouts.rank{r}-of-2.done.jsonl").read_text().splitlines()]
-        assert done == prompts[r::2]
+        assert sorted(done, key=prompts.index) == prompts[r::2]  # generated shortest answer first
     joined = [json.loads(x)["source_id"] for x in (rollout / "rollouts.jsonl").read_text().splitlines()]
     assert joined and sorted(set(joined), key=prompts.index) == list(dict.fromkeys(joined))  # prompt order
     assert json.loads((rollout / "outputs.json").read_text())["metrics"]["prompts"] == 8

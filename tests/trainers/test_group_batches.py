@@ -82,9 +82,14 @@ def test_sft_trainer_uses_grouped_batches_only_for_grouped_rows(tmp_path, tool_s
 def test_a_sample_cut_keeps_whole_groups():
     samples = [{"id": "a", "group": "p"}, {"id": "b"}, {"id": "c", "group": "q"}, {"id": "d", "group": "p"},
                {"id": "e", "group": "q"}]
-    assert [s["id"] for s in take_whole_groups(samples, 2)] == ["a", "b", "d"]
-    assert [s["id"] for s in take_whole_groups(samples, 3)] == ["a", "b", "c", "d", "e"]
+    assert [s["id"] for s in take_whole_groups(samples, 2)] == ["a", "d"]
+    assert [s["id"] for s in take_whole_groups(samples, 3)] == ["a", "b", "d"]
+    assert [s["id"] for s in take_whole_groups(samples, 4)] == ["a", "b", "c", "d", "e"]
     assert take_whole_groups(samples, None) == samples
+    # shuffled groups of three: the cut takes whole groups up to about n samples, not every group it touches
+    shuffled = [{"id": f"{g}-{j}", "group": g} for j in range(3) for g in "pqrstuvw"]
+    assert [s["id"] for s in take_whole_groups(shuffled, 6)] == ["p-0", "q-0", "p-1", "q-1", "p-2", "q-2"]
+    assert len(take_whole_groups(shuffled, 7)) == 9
 
 
 def test_repeat_sampler_repeats_prompts_and_rollouts_and_drops_a_partial_batch():
