@@ -100,6 +100,9 @@ def plot_training_curves(series: list[Series], path: Path) -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
+    # One line style and marker per run, so that a second run's curve stays visible where it matches the first.
+    runs = list(dict.fromkeys(s.label.split("/")[0] for s in series))
+    styles = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D")]
     fig, axes = plt.subplots(2, 2, figsize=(12, 8))
     for ax, (metric, title) in zip(axes.flat, METRICS.items()):
         drawn = 0
@@ -108,7 +111,10 @@ def plot_training_curves(series: list[Series], path: Path) -> Path:
             if not points:
                 continue
             xs, ys = zip(*points)
-            lines = ax.plot(xs, ys, marker="o" if len(points) <= 30 else None, markersize=3 if len(points) > 1 else 7,
+            run = runs.index(s.label.split("/")[0])
+            linestyle, marker = styles[run % len(styles)]
+            lines = ax.plot(xs, ys, linestyle=linestyle, marker=marker if len(points) <= 30 else None,
+                            markersize=3 if len(points) > 1 else 7, fillstyle="full" if run % 2 == 0 else "none",
                             linewidth=1.5, label=s.label)
             if len(points) == 1:  # a one-step stage: no line to read, so print the value beside its dot
                 ax.annotate(f"{ys[0]:.4g}", (xs[0], ys[0]), xytext=(8, 0), textcoords="offset points",
