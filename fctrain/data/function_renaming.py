@@ -53,6 +53,10 @@ def _words(name: str) -> list[str]:
     return [w.lower() for w in words if w]
 
 
+def _camel(words: list[str]) -> str:
+    return words[0] + "".join(w.capitalize() for w in words[1:])
+
+
 def restyle(name: str, rng: random.Random) -> str:
     """One new name for `name` (it may, rarely, come out unchanged)."""
     words = _words(name) or ["fn"]
@@ -62,10 +66,10 @@ def restyle(name: str, rng: random.Random) -> str:
     if style == 0:
         return f"{rng.choice(NAMESPACES)}.{'_'.join(words)}"
     if style == 1:
-        return words[0] + "".join(w.capitalize() for w in words[1:])
+        return _camel(words)
     if style == 2 and len(words) > 1:
         return "".join(w.capitalize() for w in words[1:]) + "." + words[0]
-    return f"{rng.choice(NAMESPACES)}.{words[0]}{''.join(w.capitalize() for w in words[1:])}"
+    return f"{rng.choice(NAMESPACES)}.{_camel(words)}"
 
 
 PARAM_SUFFIXES = ("value", "val", "input", "param", "arg")
@@ -76,7 +80,7 @@ def restyle_parameter(name: str, rng: random.Random) -> str:
     words = _words(name) or ["arg"]
     style = rng.randrange(3)
     if style == 0 and len(words) > 1:
-        return words[0] + "".join(w.capitalize() for w in words[1:])
+        return _camel(words)
     if style == 1 and any(len(w) > 4 for w in words):
         return "_".join(w[:4] if len(w) > 4 else w for w in words)
     return "_".join(words) + "_" + rng.choice(PARAM_SUFFIXES)
@@ -134,8 +138,7 @@ def rename_share(samples: list[dict], share: float, seed: int = 0) -> list[dict]
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"rename share must be in [0, 1], got {share!r}")
 
-    def chosen(sample: dict) -> bool:
-        digest = hashlib.sha256(f"fctrain-rename-pick:{seed}:{sample.get('id')}".encode()).digest()
-        return int.from_bytes(digest[:8], "big") / 2**64 < share
+    from fctrain.data.mixture import hash_fraction
 
-    return [rename_functions(s, seed) if chosen(s) else s for s in samples]
+    return [rename_functions(s, seed) if hash_fraction(f"fctrain-rename-pick:{seed}:{s.get('id')}") < share else s
+            for s in samples]

@@ -62,11 +62,12 @@ def contrast_pairs(samples: list[dict], n: int, seed: int = 0, negatives: int = 
         same_size = [s for s in fits if len(s["tools"]) == len(src["tools"])]
         if not fits:
             continue
-        if negatives == 1:
+        if negatives == 1:  # the original one-twin draw: recipes with one negative keep their data
             partners = [rng.choice(same_size or fits)]
         else:
             partners = _distinct_tool_sets(same_size, rng, negatives)
-            partners += _distinct_tool_sets([s for s in fits if s not in same_size], rng, negatives - len(partners))
+            other_size = [s for s in fits if len(s["tools"]) != len(src["tools"])]
+            partners += _distinct_tool_sets(other_size, rng, negatives - len(partners))
         group = f"contrast-{seed}-{src['id']}"
         out.append({**src, "group": group})
         for j, partner in enumerate(partners):
@@ -79,4 +80,4 @@ def _distinct_tool_sets(samples: list[dict], rng: random.Random, k: int) -> list
     by_tools = {}
     for s in samples:
         by_tools.setdefault(frozenset(t["name"] for t in s["tools"]), s)
-    return rng.sample(list(by_tools.values()), min(max(k, 0), len(by_tools)))
+    return rng.sample(list(by_tools.values()), min(k, len(by_tools)))

@@ -91,10 +91,14 @@ def mix_sources(sources: Sequence[tuple[LoadResult | list[dict], float]], seed: 
     return LoadResult(samples=mixed, skipped=skipped, source=f"mix({', '.join(names)})")
 
 
+def hash_fraction(key: str) -> float:
+    """sha256(key) read as a fraction in [0, 1) (first 8 bytes / 2**64): stable across runs and machines."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2**64
+
+
 def val_fraction_of(sample_id: str, seed: int = 0) -> float:
     """Where a sample id falls in [0, 1): the quantity `split_train_val` compares with val_fraction."""
-    digest = hashlib.sha256(f"{seed}:{sample_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
+    return hash_fraction(f"{seed}:{sample_id}")
 
 
 def split_train_val(samples: Sequence[dict], val_fraction: float, seed: int = 0) -> tuple[list[dict], list[dict]]:

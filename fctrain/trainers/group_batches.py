@@ -15,6 +15,7 @@ whole micro-batches, so groups survive sharding.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterator, Sequence
 
 from torch.utils.data import Sampler
@@ -29,17 +30,14 @@ def take_whole_groups(samples: Sequence[dict], n: int | None) -> list[dict]:
     first n samples open nearly n groups.)"""
     if n is None or n >= len(samples):
         return list(samples)
-    sizes: dict = {}
-    for i, s in enumerate(samples):
-        key = s.get("group") or ("loose", i)
-        sizes[key] = sizes.get(key, 0) + 1
+    keys = [s.get("group") or ("loose", i) for i, s in enumerate(samples)]
     taken, count = set(), 0
-    for key, size in sizes.items():  # dicts keep first-appearance order
+    for key, size in Counter(keys).items():  # Counter keeps first-appearance order
         if count >= n:
             break
         taken.add(key)
         count += size
-    return [s for i, s in enumerate(samples) if (s.get("group") or ("loose", i)) in taken]
+    return [s for s, key in zip(samples, keys) if key in taken]
 
 
 def dataset_groups(dataset) -> list[str | None] | None:
