@@ -67,6 +67,20 @@ def test_a_token_straddling_the_end_falls_back_to_plain_tokenisation(gpt2_style_
     assert encode_prompt(gpt2_style_tok, text) == gpt2_style_tok(text, add_special_tokens=False)["input_ids"]
 
 
+def test_a_tokenizer_without_offsets_falls_back_to_plain_tokenisation(gpt2_style_tok):
+    """Python (slow) tokenizers raise NotImplementedError on return_offsets_mapping: the prompt is then
+    tokenised as it is, not dropped or failed."""
+
+    class NoOffsets:
+        def __call__(self, text, add_special_tokens=True, return_offsets_mapping=False):
+            if return_offsets_mapping:
+                raise NotImplementedError("return_offset_mapping is not available when using Python tokenizers")
+            return gpt2_style_tok(text, add_special_tokens=add_special_tokens)
+
+    text = "</think>\n\n"
+    assert encode_prompt(NoOffsets(), text) == gpt2_style_tok(text, add_special_tokens=False)["input_ids"]
+
+
 def test_evaluation_generates_from_the_training_prefix(gpt2_style_tok, tool_samples, monkeypatch):
     """hf_generate_fn hands the model exactly the training prefix (left-padded), not the plain tokenisation."""
     import torch
