@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-${OUT:-runs/gpu_checks}}
 mkdir -p "$OUT"
-export PYTHONSAFEPATH=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 WANDB_MODE=offline
+export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 WANDB_MODE=offline
 export FCTRAIN_CACHE=${FCTRAIN_CACHE:-/tmp/fctrain-cache}
 
 STEPS=${STEPS:-tests bench_ckd breakdown bench_reward bf16_sft bf16_ckd}

@@ -6,20 +6,12 @@ fixture's object must copy it first (tokenizers: call fctrain.testing.tiny_token
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-
-# `python -m pytest` puts the checkout on sys.path, where the top-level kernels/ folder (installed as
-# fctrain.kernels) would shadow the `kernels` package transformers >= 5.25 depends on and imports. Tests see the
-# checkout the way users do, through the installed fctrain; child processes (torchrun, the CLI) likewise.
-sys.path[:] = [p for p in sys.path if Path(p or os.getcwd()).resolve() != REPO_ROOT]
-os.environ["PYTHONSAFEPATH"] = "1"
 
 
 @pytest.fixture(scope="session")

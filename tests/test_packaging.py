@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import tomllib
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,14 +26,67 @@ def test_every_fctrain_subpackage_is_listed_in_pyproject():
     assert {"fctrain.kernels", "fctrain.recipes"} <= listed
 
 
-def test_kernels_folder_is_fctrain_kernels_not_a_top_level_module(tmp_path):
-    spec = importlib.util.find_spec("fctrain.kernels")
-    assert spec is not None and Path(spec.origin).parent == REPO / "kernels"
-    # Outside the checkout (whose root is on sys.path under `python -m pytest`), the install must not
-    # provide a top-level `kernels`: that name belongs to the package transformers probes for.
-    probe = "import importlib.util as u; s = u.find_spec('kernels'); print(s.origin if s else None)"
-    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
-    assert str(REPO / "kernels") not in out.stdout
+def clean_env() -> dict[str, str]:
+    """The environment a user's shell has: no PYTHONSAFEPATH or PYTHONPATH to keep the checkout off sys.path."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONSAFEPATH", "PYTHONPATH")}
+
+
+def test_no_top_level_folder_is_a_regular_package():
+    """A regular package at the checkout root would shadow an installed distribution of that name whenever
+    the root is on sys.path (`python -m`, `python -c`, torchrun): transformers imports Hugging Face's
+    `kernels`. A folder without __init__.py is at most a namespace portion, which loses to any installed
+    package."""
+    shadowing = [p.parent.name for p in REPO.glob("*/__init__.py") if p.parent.name != "fctrain"]
+    assert shadowing == [], f"top-level folders that are regular packages: {shadowing}"
+
+
+def test_import_kernels_from_the_checkout_root_never_names_the_checkout():
+    probe = "import kernels; print(kernels.__file__)"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=clean_env(), capture_output=True, text=True)
+    try:
+        hf_kernels = importlib.metadata.distribution("kernels")
+    except importlib.metadata.PackageNotFoundError:
+        hf_kernels = None
+    if hf_kernels is not None:  # transformers' dependency: the probe must find it, not our folder
+        assert out.returncode == 0, out.stderr
+        assert Path(out.stdout.strip()) == Path(hf_kernels.locate_file("kernels/__init__.py")).resolve()
+    else:  # at most the empty namespace portion of kernels/, which has no file
+        assert out.returncode != 0 or out.stdout.strip() == "None", out.stdout
+
+
+def test_fctrain_kernels_is_the_kernels_folder_in_an_editable_install():
+    spec = importlib.util.find_spec("fctrain.kernels.ckd_triton")
+    assert spec is not None and Path(spec.origin).parent == REPO / "kernels" / "fctrain_kernels"
+
+
+@pytest.mark.slow
+def test_plain_pip_install_ships_fctrain_kernels_and_recipes_and_no_top_level_kernels(tmp_path):
+    """A non-editable install (a wheel built from the checkout), imported from outside the checkout."""
+    # Built from a copy: pip builds in-tree, and a stale build/ of an older layout would leak into the wheel.
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "runs", "build", "*.egg-info", "__pycache__", ".*_cache"))
+    site = tmp_path / "site"
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-compile",
+         "--target", str(site), str(source)],
+        env={**clean_env(), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}, capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr[-3000:]
+    assert not (site / "kernels").exists() and not (site / "recipes").exists()
+    probe = (
+        "import importlib.util, fctrain, fctrain.kernels.ckd_torch as k\n"
+        "from fctrain.distributed.deepspeed_configs import recipes_root, resolve_deepspeed\n"
+        "print(fctrain.__file__); print(k.__file__); print(resolve_deepspeed('zero2'))\n"
+        "print((recipes_root() / 'smoke' / 'sft.yaml').is_file())"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                         env={**clean_env(), "PYTHONPATH": str(site)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    fctrain_file, kernel_file, zero2, sft_recipe = out.stdout.split()
+    for path in (fctrain_file, kernel_file, zero2):
+        assert Path(path).is_relative_to(site), path
+    assert Path(kernel_file) == site / "fctrain" / "kernels" / "ckd_torch.py"
+    assert sft_recipe == "True"
 
 
 def test_named_deepspeed_configs_resolve():

@@ -21,7 +21,7 @@ import torch
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-SMOKE = REPO / "recipes" / "smoke"
+SMOKE = Path("recipes") / "smoke"  # relative: the commands run from the checkout root, as in the README
 TIMEOUT_S = 420
 SFT = ["data.sources.0.n=16", "stages.sft.max_steps=4", "tracking.tensorboard=false"]
 REFERENCE_DIFF = 1e-5  # fp32 weights after 4 AdamW steps: only the all-reduce summation order differs
@@ -37,18 +37,22 @@ def free_port() -> int:
 
 
 def fctrain(args: list[str], nproc: int = 1, launcher: str = "torchrun") -> None:
-    """`fctrain run` in one process, or on `nproc` ranks through torchrun / `fctrain launch`."""
+    """`fctrain run` in one process, or on `nproc` ranks through torchrun / `fctrain launch`.
+
+    Run as a user runs them: the installed `fctrain` and `torchrun` commands, from the checkout root (which
+    `-m` puts first on sys.path), with no PYTHONSAFEPATH to hide a top-level folder shadowing a package.
+    """
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1"}
-    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "PYTHONSAFEPATH"):
         env.pop(key, None)
+    bin_dir = Path(sys.executable).parent
     if nproc == 1:
-        cmd = [sys.executable, "-m", "fctrain.cli", "run", *args]
+        cmd = [str(bin_dir / "fctrain"), "run", *args]
     elif launcher == "fctrain launch":
-        cmd = [sys.executable, "-m", "fctrain.cli", "launch", "--nproc", str(nproc),
-               "--master-port", str(free_port()), *args]
+        cmd = [str(bin_dir / "fctrain"), "launch", "--nproc", str(nproc), "--master-port", str(free_port()), *args]
     else:
-        cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}",
-               "--master_addr=127.0.0.1", f"--master_port={free_port()}", "-m", "fctrain.cli", "run", *args]
+        cmd = [str(bin_dir / "torchrun"), f"--nproc_per_node={nproc}", "--master_addr=127.0.0.1",
+               f"--master_port={free_port()}", "-m", "fctrain.cli", "run", *args]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-6000:]}"
 
@@ -92,10 +96,11 @@ def single_process_sft(tmp_path_factory) -> Path:
     return out
 
 
-def test_sft_two_ranks_in_sync_and_equal_to_one_process(single_process_sft, tmp_path):
+@pytest.mark.parametrize("launcher", ["torchrun", "fctrain launch"])
+def test_sft_two_ranks_in_sync_and_equal_to_one_process(single_process_sft, tmp_path, launcher):
     out = tmp_path / "run"
     fctrain([str(SMOKE / "sft.yaml"), f"output_dir={out}", *SFT, "stages.sft.per_device_train_batch_size=1"],
-            nproc=2)
+            nproc=2, launcher=launcher)
     report = rank_sync(out / "01-sft")
     assert report["optimizer"] == "AdamW"
     assert_matches_reference(out, single_process_sft)
