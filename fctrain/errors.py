@@ -19,3 +19,11 @@ class MaskError(FctrainError):
 
 class CacheMismatchError(FctrainError):
     """A teacher cache was built for other tokens (tokenizer, template or truncation) or another vocab."""
+
+
+class FieldError(ConfigError):
+    """A config dataclass refused one of its fields (raised in __post_init__); the loader adds file and key."""
+
+    def __init__(self, field: str, expected: str, value):
+        super().__init__(f"'{field}' must be {expected}, got {value!r}")
+        self.field, self.expected, self.value = field, expected, value

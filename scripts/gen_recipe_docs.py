@@ -22,7 +22,8 @@ Generated from the config dataclasses by `scripts/gen_recipe_docs.py`; do not ed
 A recipe is a YAML file: the shared sections below, then `stages:`, a list run in order, each with a
 `type` and that stage's options. Any key can be overridden on the command line with `key=value`
 (nested keys with dots; a stage by index or type: `stages.0.learning_rate=1e-4`, `stages.sft.max_steps=10`).
-Unknown keys, wrong types, missing files and impossible combinations are errors naming the key and file.
+Unknown keys, wrong types, values outside a field's range (shown after its type), missing files and
+impossible combinations are errors naming the key and file, found by `fctrain validate` without loading a model.
 """
 
 

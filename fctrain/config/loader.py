@@ -137,14 +137,20 @@ def is_model_alias(name: str) -> bool:
     return name in ALIASES
 
 
+def check_format(name: str, where: str) -> None:
+    """A data source's format must name an adapter (fctrain.data.adapters) or a built-in source."""
+    from fctrain.data.adapters import adapter_names
+
+    known = [*adapter_names(), *BUILTIN_SOURCES]
+    if name not in known:
+        raise ConfigError(f"{where} must be one of {known}, got {name!r}")
+
+
 def check_recipe(loaded: LoadedRecipe, recipe_dir: Path) -> None:
     """Cross-field checks: files exist, combinations make sense. Rewrites found paths to absolute ones."""
     r, file = loaded.recipe, loaded.source
     for i, src in enumerate(r.data.sources):
-        if src.weight <= 0:
-            raise ConfigError(f"{file}: 'data.sources.{i}.weight' must be > 0, got {src.weight}")
-        if src.negatives < 1:
-            raise ConfigError(f"{file}: 'data.sources.{i}.negatives' must be >= 1, got {src.negatives}")
+        check_format(src.format, f"{file}: 'data.sources.{i}.format'")
         if src.format in BUILTIN_SOURCES or src.path in BUILTIN_SOURCES:
             src.format = src.path = src.format if src.format in BUILTIN_SOURCES else src.path
             continue
@@ -171,10 +177,6 @@ def check_recipe(loaded: LoadedRecipe, recipe_dir: Path) -> None:
     if r.model.quantization == "4bit" and r.model.lora is None:
         raise ConfigError(f"{file}: 'model.quantization: 4bit' (QLoRA) trains adapters on frozen 4-bit weights, "
                           "so it needs a 'model.lora' section (e.g. model.lora.r=16)")
-    if not 0.0 <= r.data.val_fraction < 1.0:
-        raise ConfigError(f"{file}: 'data.val_fraction' must be in [0, 1), got {r.data.val_fraction}")
-    if not 0.0 <= r.data.rename_functions <= 1.0:
-        raise ConfigError(f"{file}: 'data.rename_functions' must be in [0, 1], got {r.data.rename_functions}")
     for key, m in (("model", r.model), ("teacher", r.teacher)):
         if m is None:
             continue

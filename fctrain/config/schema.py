@@ -11,18 +11,76 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 
-def opt(default, help: str, **kw):
-    """A dataclass field with a default and a one-line description (rendered into docs/recipes.md)."""
+@dataclass(frozen=True)
+class Allowed:
+    """The values a number field accepts: an interval, plus single values outside it (max_steps: -1).
+    `fctrain validate` checks every field that declares one (fctrain/config/typed_dict.py)."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    also: tuple = ()
+
+    def __contains__(self, value) -> bool:
+        if value in self.also:
+            return True
+        above = self.lo is None or (value > self.lo if self.lo_open else value >= self.lo)
+        below = self.hi is None or (value < self.hi if self.hi_open else value <= self.hi)
+        return above and below
+
+    def __str__(self) -> str:
+        if self.lo is not None and self.hi is not None:
+            text = f"in {'(' if self.lo_open else '['}{self.lo:g}, {self.hi:g}{')' if self.hi_open else ']'}"
+        elif self.lo is not None:
+            text = f"{'>' if self.lo_open else '>='} {self.lo:g}"
+        else:
+            text = f"{'<' if self.hi_open else '<='} {self.hi:g}"
+        return " or ".join([*(f"{v:g}" for v in self.also), text])
+
+
+AT_LEAST_1 = Allowed(lo=1)  # counts: batch sizes, ranks, steps, samples
+NON_NEGATIVE = Allowed(lo=0)
+POSITIVE = Allowed(lo=0, lo_open=True)
+STEPS = Allowed(lo=1, also=(-1,))  # max_steps: -1 = use epochs
+RATIO = Allowed(lo=0, hi=1, hi_open=True)  # warmup_ratio, dropout, val_fraction
+SHARE = Allowed(lo=0, hi=1)
+TOP_P = Allowed(lo=0, hi=1, lo_open=True)
+
+# Learning-rate schedules of transformers (trainer_utils.SchedulerType) that a stage can run: all but
+# reduce_lr_on_plateau, which needs an evaluation metric every step. tests/config checks them against transformers.
+LrScheduler = Literal["linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
+                      "inverse_sqrt", "cosine_with_min_lr", "cosine_warmup_with_min_lr", "warmup_stable_decay"]
+ZERO_LR_HELP = ("Accept learning_rate: 0 (a stage that runs but never changes the weights, e.g. a baseline); "
+                "otherwise 0 is an error.")
+
+
+def opt(default, help: str, allowed: Allowed | None = None, **kw):
+    """A dataclass field with a default, a one-line description (rendered into docs/recipes.md) and, for
+    numbers, the values it accepts."""
+    metadata = {"help": help, **({"allowed": allowed} if allowed is not None else {})}
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata={"help": help}, **kw)
-    return field(default=default, metadata={"help": help}, **kw)
+        return field(default_factory=lambda: type(default)(default), metadata=metadata, **kw)
+    return field(default=default, metadata=metadata, **kw)
+
+
+def check_training_stage(cfg) -> None:
+    """__post_init__ of a training stage's config: its declared ranges, and learning_rate > 0 (0 only with
+    allow_zero_learning_rate set), so that building one in Python is checked like a recipe."""
+    from fctrain.config.typed_dict import check_fields
+    from fctrain.errors import FieldError
+
+    check_fields(cfg)
+    lr = cfg.learning_rate
+    if lr < 0 or (lr == 0 and not cfg.allow_zero_learning_rate):
+        raise FieldError("learning_rate", "> 0 (0 only with allow_zero_learning_rate: true)", lr)
 
 
 @dataclass
 class LoraConfig:
-    r: int = opt(16, "LoRA rank.")
-    alpha: int = opt(32, "LoRA alpha (scaling = alpha / r).")
-    dropout: float = opt(0.05, "Dropout on the LoRA branch.")
+    r: int = opt(16, "LoRA rank.", AT_LEAST_1)
+    alpha: int = opt(32, "LoRA alpha (scaling = alpha / r).", AT_LEAST_1)
+    dropout: float = opt(0.05, "Dropout on the LoRA branch.", RATIO)
     target_modules: list[str] | str = opt("all-linear", "Modules to adapt; PEFT's 'all-linear' or a list of names.")
 
 
@@ -62,15 +120,16 @@ class DataSourceConfig:
                     "bfcl_train, bfcl_train_irrelevance, bfcl_train_pairs (see fctrain/data/builtin_sources.py).")
     format: str = opt("messages", "Adapter: messages, xlam, toolace, hermes, toolmind, bfcl (or a built-in source name).")
     weight: float = opt(
-        1.0, "Mixture weight: times each sample is used (0.5 = a random half); a relative share when data.total is set."
-    )
+        1.0, "Mixture weight: times each sample is used (0.5 = a random half); a relative share when data.total is set.",
+        POSITIVE)
     split: str = opt("train", "Split name for hub datasets; for the built-in bfcl_train* sources, BFCL training "
                      "categories, comma-separated (train = all).")
-    max_samples: int | None = opt(None, "Read at most this many samples from the source.")
-    n: int = opt(256, "Number of samples (or pairs, for bfcl_train_pairs) to generate (built-in generated sources only).")
+    max_samples: int | None = opt(None, "Read at most this many samples from the source.", AT_LEAST_1)
+    n: int = opt(256, "Number of samples (or pairs, for bfcl_train_pairs) to generate (built-in generated sources only).",
+                 AT_LEAST_1)
     seed: int = opt(0, "Generator seed (built-in generated sources only).")
     negatives: int = opt(1, "bfcl_train_pairs: tool-swapped twins per request (answered by a decline); more than 1 "
-                         "weighs declining more.")
+                         "weighs declining more.", AT_LEAST_1)
 
 
 @dataclass
@@ -78,11 +137,11 @@ class DataConfig:
     sources: list[DataSourceConfig] = opt([], "Where training samples come from; mixed by weight.")
     on_invalid: Literal["error", "skip"] = opt("error", "A bad sample stops the run, or is skipped and counted.")
     dedup: bool = opt(True, "Drop samples whose messages+tools repeat an earlier one.")
-    val_fraction: float = opt(0.05, "Share of samples held out for validation (split by a hash of the id).")
-    total: int | None = opt(None, "Total samples after mixing (None = everything the weights allow).")
+    val_fraction: float = opt(0.05, "Share of samples held out for validation (split by a hash of the id).", RATIO)
+    total: int | None = opt(None, "Total samples after mixing (None = everything the weights allow).", AT_LEAST_1)
     rename_functions: float = opt(0.0, "Share of training samples whose functions get new names, in the tool list "
                                   "and the answers alike (Hammer's function masking: names must be copied from "
-                                  "the tools, not guessed from the request); validation samples keep theirs.")
+                                  "the tools, not guessed from the request); validation samples keep theirs.", SHARE)
 
 
 @dataclass
@@ -91,7 +150,7 @@ class TemplateConfig:
         "qwen3", "qwen3 = fctrain's Qwen3/Hermes tool template; model = the tokenizer's own chat template."
     )
     think: bool = opt(False, "Render and expect a <think>...</think> block before the answer.")
-    max_length: int = opt(2048, "Truncate rendered samples to this many tokens.")
+    max_length: int = opt(2048, "Truncate rendered samples to this many tokens.", AT_LEAST_1)
 
 
 @dataclass
@@ -99,7 +158,7 @@ class TrackingConfig:
     tensorboard: bool = opt(True, "Write TensorBoard event files in the run directory.")
     wandb: bool = opt(False, "Log to Weights & Biases (offline mode when WANDB_API_KEY is unset).")
     wandb_project: str = opt("fctrain", "wandb project name.")
-    logging_steps: int = opt(1, "Log metrics every N optimizer steps.")
+    logging_steps: int = opt(1, "Log metrics every N optimizer steps.", AT_LEAST_1)
 
 
 @dataclass

@@ -12,7 +12,7 @@ import types
 import typing
 from typing import Any, Literal, Union
 
-from fctrain.errors import ConfigError
+from fctrain.errors import ConfigError, FieldError
 
 
 def _where(file: str | None, key: str) -> str:
@@ -42,6 +42,9 @@ def coerce(tp: Any, value: Any, key: str, file: str | None) -> Any:
         options = typing.get_args(tp)
         if value is None and type(None) in options:
             return None
+        sections = [o for o in options if dataclasses.is_dataclass(o)]
+        if isinstance(value, dict) and len(sections) == 1:
+            return coerce(sections[0], value, key, file)  # its own error names the nested key
         errors = []
         for option in options:
             if option is type(None):
@@ -122,7 +125,25 @@ def from_dict(cls: type, data: Any, *, key: str = "", file: str | None = None):
             kwargs[name] = coerce(hints[name], data[name], full, file)
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise ConfigError(f"{_where(file, full)} is required ({_type_name(hints[name])})")
-    return cls(**kwargs)
+    try:
+        obj = cls(**kwargs)
+        check_fields(obj)
+    except FieldError as e:  # a declared range, or a check in __post_init__: give it the file and the full key
+        raise ConfigError(f"{_where(file, f'{key}.{e.field}' if key else e.field)} must be {e.expected}, "
+                          f"got {e.value!r}") from None
+    except ConfigError as e:
+        raise ConfigError(f"{_where(file, key or '<root>')}: {e}") from None
+    return obj
+
+
+def check_fields(obj: Any) -> None:
+    """Every field's declared range (`opt(..., allowed=...)`), for a number or each number of a tuple."""
+    for f in dataclasses.fields(obj):
+        allowed, value = f.metadata.get("allowed"), getattr(obj, f.name)
+        if allowed is None or value is None:
+            continue
+        if any(v not in allowed for v in (value if isinstance(value, (list, tuple)) else [value])):
+            raise FieldError(f.name, str(allowed), value)
 
 
 def to_dict(obj: Any) -> Any:
@@ -150,7 +171,9 @@ def describe(cls: type, prefix: str = "") -> list[tuple[str, str, str, str]]:
             default = "(see below)" if dataclasses.is_dataclass(value) else repr(to_dict(value))
         else:
             default = "required"
-        rows.append((full, _type_name(tp), default, f.metadata.get("help", "")))
+        allowed = f.metadata.get("allowed")
+        type_name = _type_name(tp) + (f" ({allowed})" if allowed is not None else "")
+        rows.append((full, type_name, default, f.metadata.get("help", "")))
         inner = [a for a in (typing.get_args(tp) or (tp,)) if dataclasses.is_dataclass(a)]
         for sub in inner:
             rows.extend(describe(sub, prefix=f"{full}."))

@@ -14,14 +14,16 @@ Conventions (STAR.md, "CKD loss"):
 from __future__ import annotations
 
 import math
+import typing
 from dataclasses import dataclass
 
 import torch
 
 from fctrain.errors import ConfigError
+from fctrain.trainers.distill_config import KLType, LossImpl
 
-KL_TYPES = ("fkl", "rkl", "akl")
-IMPLS = ("auto", "reference", "chunked", "triton")
+KL_TYPES = typing.get_args(KLType)  # the recipe's ckd.kl_type and loss_impl accept these
+IMPLS = typing.get_args(LossImpl)
 STAT_NAMES = ("fkl", "mistake", "entropy", "ce")  # per-token statistics, in this column order
 # Rows per chunk = this // vocab. CUDA: 883 rows for a 152k vocab, 256 MiB of bf16 logits per chunk (the Triton
 # kernel writes the gradient over them): on an H200 the fused-linear loss at N=4096 took 24.7 ms with 220-row

@@ -21,81 +21,91 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from fctrain.config.schema import opt
+from fctrain.config.schema import (
+    AT_LEAST_1,
+    NON_NEGATIVE,
+    POSITIVE,
+    RATIO,
+    SHARE,
+    STEPS,
+    TOP_P,
+    ZERO_LR_HELP,
+    Allowed,
+    LrScheduler,
+    check_training_stage,
+    opt,
+)
 from fctrain.errors import ConfigError, FctrainError
 
 
 @dataclass
 class DynamicFilterConfig:
     enabled: bool = opt(True, "Train only on prompts whose group of completions disagrees (STAR, after DAPO).")
-    lo: float = opt(0.01, "Keep a group when its mean score is strictly above lo ...")
-    hi: float = opt(0.99, "... and strictly below hi ...")
-    min_diff: float = opt(0.0, "... and max score - min score > min_diff.")
+    lo: float = opt(0.01, "Keep a group when its mean score is strictly above lo ...", SHARE)
+    hi: float = opt(0.99, "... and strictly below hi ...", SHARE)
+    min_diff: float = opt(0.0, "... and max score - min score > min_diff.", NON_NEGATIVE)
     max_extra_rounds: int = opt(
         4, "Extra rollout rounds per batch to refill it; after that the batch is padded with the rejected "
-        "groups of largest reward spread (all-equal groups have zero advantage).")
+        "groups of largest reward spread (all-equal groups have zero advantage).", NON_NEGATIVE)
 
 
 @dataclass
 class GRPOStageConfig:
-    learning_rate: float = opt(3e-7, "Peak learning rate (AdamW).")
-    adam_betas: tuple[float, float] = opt((0.9, 0.95), "AdamW betas.")
-    weight_decay: float = opt(0.0, "AdamW weight decay.")
-    warmup_ratio: float = opt(0.03, "Share of optimizer steps spent warming the learning rate up (in [0, 1)).")
-    lr_scheduler_type: str = opt("cosine_with_min_lr", "transformers scheduler name.")
-    min_lr_rate: float = opt(0.1, "Final lr = min_lr_rate * learning_rate (cosine_with_min_lr only).")
-    max_grad_norm: float = opt(1.0, "Gradient clipping norm.")
-    beta: float = opt(1e-3, "KL coefficient (KL to the starting policy as a loss term; 0 = no reference model).")
+    learning_rate: float = opt(3e-7, "Peak learning rate (AdamW), > 0.")
+    allow_zero_learning_rate: bool = opt(False, ZERO_LR_HELP)
+    adam_betas: tuple[float, float] = opt((0.9, 0.95), "AdamW betas.", RATIO)
+    weight_decay: float = opt(0.0, "AdamW weight decay.", NON_NEGATIVE)
+    warmup_ratio: float = opt(0.03, "Share of optimizer steps spent warming the learning rate up.", RATIO)
+    lr_scheduler_type: LrScheduler = opt("cosine_with_min_lr", "transformers scheduler name.")
+    min_lr_rate: float = opt(0.1, "Final lr = min_lr_rate * learning_rate (cosine_with_min_lr only).", SHARE)
+    max_grad_norm: float = opt(1.0, "Gradient clipping norm (0 = no clipping).", NON_NEGATIVE)
+    beta: float = opt(1e-3, "KL coefficient (KL to the starting policy as a loss term; 0 = no reference model).",
+                      NON_NEGATIVE)
     kl_estimator: Literal["k1", "k2", "k3"] = opt(
         "k2", "k2 = 0.5 (log pi - log pi_ref)^2 (STAR); k3 = TRL's default; k1 = log-ratio.")
-    epsilon: float = opt(0.2, "PPO clip range (lower, and upper unless epsilon_high is set).")
-    epsilon_high: float | None = opt(None, "Upper clip range (DAPO's clip-higher, e.g. 0.28); None = epsilon.")
+    epsilon: float = opt(0.2, "PPO clip range (lower, and upper unless epsilon_high is set).", POSITIVE)
+    epsilon_high: float | None = opt(None, "Upper clip range (DAPO's clip-higher, e.g. 0.28); None = epsilon.",
+                                     POSITIVE)
     loss_type: Literal["grpo", "bnpo", "dr_grpo", "dapo"] = opt(
         "grpo", "Loss reduction: grpo = per-sequence mean (STAR/OpenRLHF), dapo = per-token over the batch, "
         "dr_grpo = constant denominator, bnpo = per-token over the micro-batch.")
     advantage_norm: Literal["group", "batch", "none"] = opt(
         "group", "group = (r - mean)/(std + 1e-9) per prompt (STAR); none = r - mean (Dr. GRPO); batch std.")
-    num_generations: int = opt(8, "Completions sampled per prompt (the group size n).")
-    rollout_batch_size: int = opt(128, "Prompts per rollout.")
-    train_batch_size: int = opt(128, "Completions per optimizer step (across ranks and accumulation).")
-    per_device_train_batch_size: int = opt(8, "Completions per forward/backward micro-step on one device.")
-    max_new_tokens: int = opt(512, "Longest completion generated.")
-    max_prompt_length: int = opt(5120, "Prompts with more tokens are skipped (and counted).")
-    temperature: float = opt(1.0, "Sampling temperature for rollouts.")
-    top_p: float = opt(1.0, "Nucleus sampling for rollouts (1.0 = off).")
-    episodes: float = opt(3.0, "Passes over the prompt set (TRL's num_train_epochs).")
-    max_steps: int = opt(-1, "Stop after this many optimizer steps (-1 = use episodes).")
+    num_generations: int = opt(8, "Completions sampled per prompt (the group size n).", Allowed(lo=2))
+    rollout_batch_size: int = opt(128, "Prompts per rollout.", AT_LEAST_1)
+    train_batch_size: int = opt(128, "Completions per optimizer step (across ranks and accumulation).", AT_LEAST_1)
+    per_device_train_batch_size: int = opt(8, "Completions per forward/backward micro-step on one device.",
+                                           AT_LEAST_1)
+    max_new_tokens: int = opt(512, "Longest completion generated.", AT_LEAST_1)
+    max_prompt_length: int = opt(5120, "Prompts with more tokens are skipped (and counted).", AT_LEAST_1)
+    temperature: float = opt(1.0, "Sampling temperature for rollouts.", POSITIVE)
+    top_p: float = opt(1.0, "Nucleus sampling for rollouts (1.0 = off).", TOP_P)
+    episodes: float = opt(3.0, "Passes over the prompt set (TRL's num_train_epochs).", POSITIVE)
+    max_steps: int = opt(-1, "Stop after this many optimizer steps (-1 = use episodes).", STEPS)
     rewards: dict[str, float] = opt({"similarity": 1.0}, "Reward name -> weight (similarity, exact_match, "
                                     "format, toolrl); the filter uses the weight-averaged score.")
     filter: DynamicFilterConfig = field(default_factory=DynamicFilterConfig,
                                         metadata={"help": "Dynamic filtering of prompt groups."})
     think: bool | None = opt(None, "Expect a <think> block in completions; None = the recipe's template.think.")
     self_check: bool = opt(True, "Drop samples whose reference scores <= 0.99 against itself (STAR).")
-    max_samples: int | None = opt(None, "Use at most this many prompts.")
+    max_samples: int | None = opt(None, "Use at most this many prompts.", AT_LEAST_1)
     use_vllm: Literal["auto", "true", "false"] = opt(
         "auto", "vLLM rollouts (TRL colocate mode): auto = when vllm is installed and a GPU is present.")
-    vllm_gpu_memory_utilization: float = opt(0.3, "GPU memory share vLLM may take in colocate mode.")
+    vllm_gpu_memory_utilization: float = opt(0.3, "GPU memory share vLLM may take in colocate mode.", TOP_P)
     gradient_checkpointing: bool = opt(False, "Recompute activations in backward to save memory.")
     mask_truncated_completions: bool = opt(False, "Exclude completions cut at max_new_tokens from the loss.")
     log_completions: bool = opt(False, "Write sampled completions with rewards to the trainer folder.")
-    save_steps: int | None = opt(None, "Save a checkpoint every N steps (None = only the final model).")
-    save_total_limit: int = opt(2, "Complete checkpoints to keep.")
+    save_steps: int | None = opt(None, "Save a checkpoint every N steps (None = only the final model).", AT_LEAST_1)
+    save_total_limit: int = opt(2, "Complete checkpoints to keep.", AT_LEAST_1)
     on_nan: Literal["error", "skip"] = opt(
         "error", "NaN/inf loss or gradients: stop naming the step and prompts, or skip the optimizer step (counted).")
 
     def __post_init__(self):
-        if self.num_generations < 2:
-            raise ConfigError(f"grpo.num_generations must be >= 2 (got {self.num_generations})")
-        if self.kl_estimator not in ("k1", "k2", "k3"):
-            raise ConfigError(f"grpo.kl_estimator must be k1, k2 or k3 (got {self.kl_estimator!r})")
-        if not 0.0 <= self.warmup_ratio < 1.0:
-            raise ConfigError(f"grpo.warmup_ratio must be in [0, 1) (got {self.warmup_ratio})")
+        check_training_stage(self)
         from fctrain.rewards import combine_rewards
 
         combine_rewards(self.rewards)  # unknown names or bad weights fail at `fctrain validate`, not mid-run
-        for name in ("rollout_batch_size", "train_batch_size", "per_device_train_batch_size", "max_new_tokens"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"grpo.{name} must be >= 1 (got {getattr(self, name)})")
+        plan_batches(self, world_size=1)  # batch sizes that cannot fit even one rank; more ranks are checked at run
 
 
 @dataclass(frozen=True)

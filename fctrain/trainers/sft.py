@@ -11,33 +11,50 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from fctrain.config.schema import opt
+from fctrain.config.schema import (
+    AT_LEAST_1,
+    NON_NEGATIVE,
+    POSITIVE,
+    RATIO,
+    STEPS,
+    ZERO_LR_HELP,
+    LrScheduler,
+    check_training_stage,
+    opt,
+)
+from fctrain.render.chat import TrainOn
 
 
 @dataclass
 class SFTStageConfig:
-    learning_rate: float = opt(2e-5, "Peak learning rate (AdamW).")
-    num_train_epochs: float = opt(1.0, "Epochs over the training data (ignored when max_steps > 0).")
-    max_steps: int = opt(-1, "Stop after this many optimizer steps (-1 = use epochs).")
-    per_device_train_batch_size: int = opt(2, "Sequences per device per micro-step.")
-    gradient_accumulation_steps: int = opt(1, "Micro-steps per optimizer step.")
-    warmup_ratio: float = opt(0.03, "Share of steps spent warming the learning rate up.")
-    weight_decay: float = opt(0.0, "AdamW weight decay.")
-    lr_scheduler_type: str = opt("cosine", "transformers scheduler name (cosine, linear, constant, ...).")
-    max_grad_norm: float = opt(1.0, "Gradient clipping norm.")
+    learning_rate: float = opt(2e-5, "Peak learning rate (AdamW), > 0.")
+    allow_zero_learning_rate: bool = opt(False, ZERO_LR_HELP)
+    num_train_epochs: float = opt(1.0, "Epochs over the training data (ignored when max_steps > 0).", POSITIVE)
+    max_steps: int = opt(-1, "Stop after this many optimizer steps (-1 = use epochs).", STEPS)
+    per_device_train_batch_size: int = opt(2, "Sequences per device per micro-step.", AT_LEAST_1)
+    gradient_accumulation_steps: int = opt(1, "Micro-steps per optimizer step.", AT_LEAST_1)
+    warmup_ratio: float = opt(0.03, "Share of steps spent warming the learning rate up.", RATIO)
+    weight_decay: float = opt(0.0, "AdamW weight decay.", NON_NEGATIVE)
+    lr_scheduler_type: LrScheduler = opt("cosine", "transformers scheduler name (cosine, linear, constant, ...).")
+    max_grad_norm: float = opt(1.0, "Gradient clipping norm (0 = no clipping).", NON_NEGATIVE)
     packing: bool = opt(False, "Pack several samples per sequence (TRL's BFD packing, padding-free).")
     gradient_checkpointing: bool = opt(False, "Recompute activations in backward to save memory.")
-    train_on: str = opt("all_assistant", "all_assistant or last_assistant: which assistant turns carry loss.")
-    max_samples: int | None = opt(None, "Use at most this many training samples.")
-    eval_steps: int | None = opt(None, "Evaluate loss on the validation split every N steps (None = at the end).")
-    save_steps: int | None = opt(None, "Save a checkpoint every N steps (None = only the final model).")
-    save_total_limit: int = opt(2, "Checkpoints to keep when save_steps is set.")
+    train_on: TrainOn = opt(
+        "all_assistant", "all_assistant or last_assistant: which assistant turns carry loss.")
+    max_samples: int | None = opt(None, "Use at most this many training samples.", AT_LEAST_1)
+    eval_steps: int | None = opt(None, "Evaluate loss on the validation split every N steps (None = at the end).",
+                                 AT_LEAST_1)
+    save_steps: int | None = opt(None, "Save a checkpoint every N steps (None = only the final model).", AT_LEAST_1)
+    save_total_limit: int = opt(2, "Checkpoints to keep when save_steps is set.", AT_LEAST_1)
     decision_weight: float = opt(
         0.0, "Extra loss weight on each answer's first token, where the model decides between a call and a text "
-        "reply (fctrain/trainers/decision_weight.py); 0 = the plain token mean.")
+        "reply (fctrain/trainers/decision_weight.py); 0 = the plain token mean.", NON_NEGATIVE)
     skip_unrenderable: bool = opt(False, "Skip (and count) samples whose assistant tokens are all truncated away.")
     on_nan: Literal["error", "skip"] = opt(
         "error", "NaN/inf loss or gradients: stop naming the step and samples, or skip the optimizer step (counted).")
+
+    def __post_init__(self):
+        check_training_stage(self)
 
 
 def train_sft(ctx, cfg: SFTStageConfig, model_cfg, *, start_path: str | None, out_name: str) -> dict:

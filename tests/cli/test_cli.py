@@ -58,3 +58,44 @@ def test_smoke_sft_loss_goes_down_and_the_saved_config_reruns_it(tmp_path, monke
         return [r["loss"] for r in rows if "loss" in r]
 
     assert losses(again) == pytest.approx(losses(out), rel=1e-4)
+
+
+VALIDATE_PROBES = [  # (recipe, override, key named in the error)
+    ("sft", "stages.sft.max_steps=0", "stages.0.max_steps"),
+    ("sft", "stages.sft.per_device_train_batch_size=0", "stages.0.per_device_train_batch_size"),
+    ("sft", "stages.sft.learning_rate=-0.1", "stages.0.learning_rate"),
+    ("sft", "model.lora.r=0", "model.lora.r"),
+    ("sft", "data.sources.0.format=bogus", "data.sources.0.format"),
+    ("ckd", "stages.ckd.kl_type=fkk", "stages.3.kl_type"),
+    ("ckd", "stages.ckd.loss_impl=tritn", "stages.3.loss_impl"),
+]
+
+
+def test_validate_rejects_values_that_would_fail_at_run_time_fast_and_without_a_model():
+    """The issue's probes, through the real CLI in a fresh process: exit 2, file, key and value named, no
+    traceback, each under 10 s, and transformers (so any model) never imported."""
+    import subprocess
+    import sys
+
+    driver = (
+        "import contextlib, io, json, sys, time\n"
+        "from fctrain.cli import main\n"
+        "out = []\n"
+        "for recipe, override in json.loads(sys.argv[1]):\n"
+        "    err, t0 = io.StringIO(), time.perf_counter()\n"
+        "    with contextlib.redirect_stderr(err):\n"
+        "        rc = main(['validate', recipe, override])\n"
+        "    out.append([rc, err.getvalue(), time.perf_counter() - t0])\n"
+        "print(json.dumps({'runs': out, 'transformers': 'transformers' in sys.modules}))\n"
+    )
+    probes = [[str(REPO / "recipes" / "smoke" / f"{r}.yaml"), o] for r, o, _ in VALIDATE_PROBES]
+    done = subprocess.run([sys.executable, "-c", driver, json.dumps(probes)], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, check=True)
+    result = json.loads(done.stdout.splitlines()[-1])
+    for (recipe, override), (_, _, key), (rc, err, seconds) in zip(probes, VALIDATE_PROBES, result["runs"]):
+        value = override.split("=", 1)[1]
+        assert rc == 2, (override, err)
+        assert err.startswith(f"fctrain: error: {recipe}: '{key}' must be ") and value in err, err
+        assert "Traceback" not in err and seconds < 10, (override, seconds)
+    assert not result["transformers"]
+

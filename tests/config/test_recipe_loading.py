@@ -193,3 +193,68 @@ def test_schema_is_documented():
     keys = {r[0] for r in rows}
     assert {"model.name_or_path", "data.sources.path", "template.think", "tracking.wandb"} <= keys
     assert all(r[3] for r in rows), [r[0] for r in rows if not r[3]]
+
+
+@pytest.mark.parametrize(
+    "stage, pattern",
+    [
+        ({"max_steps": 0}, r"'stages.0.max_steps' must be -1 or >= 1, got 0"),
+        ({"max_steps": -5}, r"'stages.0.max_steps' must be -1 or >= 1, got -5"),
+        ({"per_device_train_batch_size": 0}, r"'stages.0.per_device_train_batch_size' must be >= 1, got 0"),
+        ({"gradient_accumulation_steps": -1}, r"'stages.0.gradient_accumulation_steps' must be >= 1"),
+        ({"learning_rate": -0.1}, r"'stages.0.learning_rate' must be > 0 .*, got -0.1"),
+        ({"learning_rate": 0}, r"'stages.0.learning_rate' must be > 0 \(0 only with allow_zero_learning_rate"),
+        ({"warmup_ratio": 1.0}, r"'stages.0.warmup_ratio' must be in \[0, 1\), got 1.0"),
+        ({"lr_scheduler_type": "cosin"}, r"'stages.0.lr_scheduler_type' must be one of \['linear', 'cosine'"),
+        ({"train_on": "every"}, r"'stages.0.train_on' must be one of \['all_assistant', 'last_assistant'\]"),
+        ({"type": "ckd", "kl_type": "fkk", "online_teacher": True}, r"'stages.0.kl_type' must be one of \['fkl'"),
+        ({"type": "ckd", "loss_impl": "tritn", "online_teacher": True}, r"'stages.0.loss_impl' must be one of"),
+        ({"type": "grpo", "num_generations": 1}, r"'stages.0.num_generations' must be >= 2, got 1"),
+        ({"type": "grpo", "adam_betas": [0.9, 1.5]}, r"'stages.0.adam_betas' must be in \[0, 1\)"),
+        ({"type": "grpo", "train_batch_size": 100}, r"'stages.0': grpo: train_batch_size \(100\) must be a multiple"),
+    ],
+)
+def test_stage_ranges_and_enumerations_fail_at_validate_naming_file_key_value(tmp_path, stage, pattern):
+    p = write(tmp_path, {**BASE, "stages": [{"type": "sft", **stage}]})
+    with pytest.raises(ConfigError, match=pattern) as e:
+        load_recipe(p)
+    assert str(e.value).startswith(f"{p}: ")
+
+
+@pytest.mark.parametrize(
+    "override, pattern",
+    [
+        ("model.lora.r=0", r"'model.lora.r' must be >= 1, got 0"),
+        ("model.lora.dropout=1", r"'model.lora.dropout' must be in \[0, 1\)"),
+        ("data.sources.0.format=bogus", r"'data.sources.0.format' must be one of \[.*'xlam'.*'synthetic'.*got 'bogus'"),
+        ("data.sources.0.n=0", r"'data.sources.0.n' must be >= 1, got 0"),
+        ("data.total=0", r"'data.total' must be >= 1"),
+        ("template.max_length=0", r"'template.max_length' must be >= 1"),
+        ("tracking.logging_steps=0", r"'tracking.logging_steps' must be >= 1"),
+    ],
+)
+def test_shared_section_ranges_fail_at_validate(tmp_path, override, pattern):
+    p = write(tmp_path, BASE)
+    with pytest.raises(ConfigError, match=pattern):
+        load_recipe(p, [override])
+
+
+def test_zero_learning_rate_only_when_explicitly_allowed(tmp_path):
+    p = write(tmp_path, {**BASE, "stages": [{"type": "sft", "learning_rate": 0, "allow_zero_learning_rate": True}]})
+    assert load_recipe(p).stages[0][1].learning_rate == 0
+    from fctrain.trainers.sft import SFTStageConfig
+
+    with pytest.raises(ConfigError, match="'learning_rate' must be > 0"):  # the Python API checks the same
+        SFTStageConfig(learning_rate=0.0)
+
+
+def test_enumerations_match_what_the_trainers_accept():
+    import typing
+
+    from transformers.trainer_utils import SchedulerType
+
+    from fctrain.config.schema import LrScheduler
+    from fctrain.losses.ckd_common import IMPLS, KL_TYPES
+
+    assert set(typing.get_args(LrScheduler)) <= {s.value for s in SchedulerType}
+    assert KL_TYPES == ("fkl", "rkl", "akl") and IMPLS == ("auto", "reference", "chunked", "triton")
