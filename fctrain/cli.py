@@ -82,6 +82,20 @@ def cmd_export(args) -> int:
     return 0
 
 
+def at_least(low: int):
+    """An argparse type: an integer >= low (so `--limit 0` is refused, not read as "no questions")."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fctrain", description="Train small function-calling language models.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -107,13 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="BFCL AST evaluation")
     e.add_argument("--model", required=True)
     e.add_argument("--categories", nargs="*", default=None)
-    e.add_argument("--limit", type=int, default=None, help="questions per category")
+    e.add_argument("--limit", type=at_least(1), default=None, help="questions per category")
     e.add_argument("--seed", type=int, default=None, help="with --limit: a seeded sample instead of the first ones")
-    e.add_argument("--offset", type=int, default=0,
+    e.add_argument("--offset", type=at_least(0), default=0,
                    help="skip this many first questions per category (a dev slice disjoint from a held-out set)")
     e.add_argument("--out", default=None)
-    e.add_argument("--batch-size", type=int, default=8)
-    e.add_argument("--max-new-tokens", type=int, default=256)
+    e.add_argument("--batch-size", type=at_least(1), default=8)
+    e.add_argument("--max-new-tokens", type=at_least(1), default=256)
     e.add_argument("--think", action="store_true")
     e.add_argument("--cpu-bf16", action="store_true",
                    help="on CPU, generate under bf16 autocast (about 2x faster where the CPU has native bf16)")
@@ -125,9 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(fn=cmd_report)
 
     la = sub.add_parser("launch", help="multi-process launch through torchrun")
-    la.add_argument("--nproc", type=int, default=1)
-    la.add_argument("--nnodes", type=int, default=1)
-    la.add_argument("--node-rank", type=int, default=0)
+    la.add_argument("--nproc", type=at_least(1), default=1)
+    la.add_argument("--nnodes", type=at_least(1), default=1)
+    la.add_argument("--node-rank", type=at_least(0), default=0)
     la.add_argument("--master-addr", default="127.0.0.1")
     la.add_argument("--master-port", type=int, default=29500)
     la.add_argument("recipe")

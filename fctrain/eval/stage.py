@@ -4,21 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from fctrain.config.schema import opt
-from fctrain.eval.bfcl_data import DEFAULT_CATEGORIES
+from fctrain.config.schema import AT_LEAST_1, NON_NEGATIVE, opt
+from fctrain.config.typed_dict import check_fields
+from fctrain.errors import FieldError
+from fctrain.eval.bfcl_data import DEFAULT_CATEGORIES, SUPPORTED_CATEGORIES
 
 
 @dataclass
 class EvalStageConfig:
     categories: list[str] = opt(list(DEFAULT_CATEGORIES), "BFCL categories to evaluate (see docs/evaluation.md).")
-    limit: int | None = opt(None, "Questions per category (None = all).")
+    limit: int | None = opt(None, "Questions per category (None = all).", AT_LEAST_1)
     seed: int | None = opt(None, "With limit: a seeded sample of questions instead of the first ones.")
-    offset: int = opt(0, "Skip this many first questions per category (a dev slice disjoint from a held-out first N).")
-    batch_size: int = opt(8, "Prompts per generate call.")
-    max_new_tokens: int = opt(256, "Generation budget per answer (greedy).")
-    heldout_samples: int = opt(64, "Also score this many samples of the validation split with the rewards (0 = skip).")
-    which: str = opt("model", "model = the latest trained student (or the recipe's model); teacher = the teacher.")
+    offset: int = opt(0, "Skip this many first questions per category (a dev slice disjoint from a held-out first N).",
+                      NON_NEGATIVE)
+    batch_size: int = opt(8, "Prompts per generate call.", AT_LEAST_1)
+    max_new_tokens: int = opt(256, "Generation budget per answer (greedy).", AT_LEAST_1)
+    heldout_samples: int = opt(64, "Also score this many samples of the validation split with the rewards (0 = skip).",
+                               NON_NEGATIVE)
+    which: Literal["model", "teacher"] = opt(
+        "model", "model = the latest trained student (or the recipe's model); teacher = the teacher.")
+
+    def __post_init__(self):
+        check_fields(self)
+        unknown = [c for c in self.categories if c not in SUPPORTED_CATEGORIES]
+        if unknown:
+            raise FieldError("categories", f"BFCL categories among {SUPPORTED_CATEGORIES}", unknown)
 
 
 def run_eval(ctx, cfg: EvalStageConfig) -> dict:

@@ -99,3 +99,8 @@ def test_validate_rejects_values_that_would_fail_at_run_time_fast_and_without_a_
         assert "Traceback" not in err and seconds < 10, (override, seconds)
     assert not result["transformers"]
 
+
+def test_eval_limit_zero_is_refused(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["eval", "--model", "tiny-qwen3", "--limit", "0"])
+    assert e.value.code == 2 and "--limit: must be >= 1, got 0" in capsys.readouterr().err

@@ -212,6 +212,9 @@ def test_schema_is_documented():
         ({"type": "grpo", "num_generations": 1}, r"'stages.0.num_generations' must be >= 2, got 1"),
         ({"type": "grpo", "adam_betas": [0.9, 1.5]}, r"'stages.0.adam_betas' must be in \[0, 1\)"),
         ({"type": "grpo", "train_batch_size": 100}, r"'stages.0': grpo: train_batch_size \(100\) must be a multiple"),
+        ({"type": "eval", "which": "student"}, r"'stages.0.which' must be one of \['model', 'teacher'\]"),
+        ({"type": "eval", "categories": ["simple_pyton"]}, r"'stages.0.categories' must be BFCL categories"),
+        ({"type": "eval", "limit": 0}, r"'stages.0.limit' must be >= 1, got 0"),
     ],
 )
 def test_stage_ranges_and_enumerations_fail_at_validate_naming_file_key_value(tmp_path, stage, pattern):
