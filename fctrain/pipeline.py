@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,27 @@ def reused_outputs(kind: str, result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def stage_template(loaded: LoadedRecipe) -> str:
+    """The template the stages render with. template.name=model takes each model's own (student and teacher)
+    when it renders tools; else template.fallback, said here (config.yaml records the key), else an error."""
+    r, t = loaded.recipe, loaded.recipe.template
+    if t.name != "model":
+        return t.name
+    from fctrain.models.load import load_tokenizer
+    from fctrain.render.template import no_tool_template_error, own_template_problem
+
+    for key, cfg in (("model", r.model), ("teacher", r.teacher)):
+        problem = None if cfg is None else own_template_problem(load_tokenizer(cfg))
+        if problem is None:
+            continue
+        if t.fallback is None:
+            raise no_tool_template_error(cfg.name_or_path, problem, where=f"{loaded.source}: ")
+        console.print(f"[yellow]template[/]: the {key} {cfg.name_or_path!r} {problem}; every stage renders with "
+                      f"template.fallback={t.fallback}")
+        return t.fallback
+    return t.name
+
+
 def _start_run(loaded: LoadedRecipe, argv: list[str] | None) -> Path:
     """Rank 0 picks the run directory (suffixing a taken one) and writes the run files; every rank gets its path."""
     r = loaded.recipe
@@ -121,6 +143,8 @@ def run_recipe(loaded: LoadedRecipe, argv: list[str] | None = None) -> dict[str,
 
     r = loaded.recipe
     prepare_process(r)  # torchrun: join the process group before any rank touches the run directory
+    template = ranks.on_main(lambda: stage_template(loaded))  # before the run directory: a refusal leaves none
+    stage_recipe = replace(r, template=replace(r.template, name=template))
     run_dir = _start_run(loaded, argv)
     console.print(f"[bold]run directory[/]: {run_dir}" +
                   (f" ({ranks.world_size()} ranks)" if ranks.is_distributed() else ""))
@@ -137,7 +161,8 @@ def run_recipe(loaded: LoadedRecipe, argv: list[str] | None = None) -> dict[str,
         else:
             stage_dir.mkdir(parents=True, exist_ok=True)
             console.rule(f"stage {i + 1}/{len(loaded.stages)}: {kind}")
-            ctx = StageContext(run_dir=run_dir, stage_dir=stage_dir, recipe=r, outputs=dict(outputs), seed=r.seed)
+            ctx = StageContext(run_dir=run_dir, stage_dir=stage_dir, recipe=stage_recipe, outputs=dict(outputs),
+                               seed=r.seed)
             t0 = time.time()
             result = _run_stage(kind, cfg, ctx)
             result["seconds"] = round(time.time() - t0, 1)

@@ -186,6 +186,9 @@ def check_recipe(loaded: LoadedRecipe, recipe_dir: Path) -> None:
                 m.name_or_path = str(found)
             elif not _looks_like_hub_id(m.name_or_path):
                 raise ConfigError(f"{file}: '{key}.name_or_path': no such model path or hub id: {m.name_or_path}")
+    if r.template.fallback is not None and r.template.name != "model":
+        raise ConfigError(f"{file}: 'template.fallback' applies only with template.name: model (the model's own "
+                          f"template); with template.name: {r.template.name} remove it")
     if r.deepspeed:
         from fctrain.distributed.deepspeed_configs import resolve_deepspeed
 

@@ -147,8 +147,12 @@ class DataConfig:
 @dataclass
 class TemplateConfig:
     name: Literal["qwen3", "model"] = opt(
-        "qwen3", "qwen3 = fctrain's Qwen3/Hermes tool template; model = the tokenizer's own chat template."
+        "qwen3", "qwen3 = fctrain's Qwen3/Hermes tool template; model = the tokenizer's own chat template (a model "
+        "whose template does not render tools is an error, unless fallback is set)."
     )
+    fallback: Literal["qwen3"] | None = opt(
+        None, "With name: model, the built-in template to use instead when the model's (or teacher's) own template "
+        "does not render tools; the run says so when it starts. None = such a model is an error.")
     think: bool = opt(False, "Render and expect a <think>...</think> block before the answer.")
     max_length: int = opt(2048, "Truncate rendered samples to this many tokens.", AT_LEAST_1)
 

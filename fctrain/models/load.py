@@ -11,7 +11,12 @@ import torch
 from fctrain.errors import ConfigError
 from fctrain.models.aliases import ALIASES, TINY_ALIASES, gguf_to_safetensors, resolve_alias
 from fctrain.models.device import cuda_wanted, pick_attn_implementation, pick_dtype
-from fctrain.render.template import handles_tools, load_template_text, model_chat_template
+from fctrain.render.template import (
+    REPLACED_TEMPLATE_ATTR,
+    handles_tools,
+    load_template_text,
+    model_chat_template,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +38,8 @@ def ensure_tool_template(tokenizer, model=None) -> bool:
     """Give the tokenizer fctrain's qwen3 template when its own does not handle tools. Returns True if changed.
 
     The ChatML tokens it needs are added as special tokens when missing (and the model's embeddings resized),
-    and <|im_end|> becomes an end-of-generation token.
+    and <|im_end|> becomes an end-of-generation token. The tokenizer is marked, so that template.name=model
+    refuses it rather than rendering with qwen3 under the model's name.
     """
     if handles_tools(model_chat_template(tokenizer)):
         return False
@@ -44,6 +50,7 @@ def ensure_tool_template(tokenizer, model=None) -> bool:
         if model is not None:
             model.resize_token_embeddings(len(tokenizer))
     tokenizer.chat_template = load_template_text("qwen3")
+    setattr(tokenizer, REPLACED_TEMPLATE_ATTR, True)
     if model is not None:
         im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
         eos = model.generation_config.eos_token_id
@@ -144,9 +151,8 @@ def _tiny_folder(arch: str):
     return atomic_write_dir(cache_root() / f"tiny-{arch}-{key}", lambda out: save_tiny_model(out, arch))
 
 
-def _from_pretrained(name: str, opts: dict, torch_dtype: torch.dtype, attn: str, quant_config=None):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
+def _loadable_path(name: str, opts: dict) -> str:
+    """What from_pretrained gets for `name`: an alias's folder, a GGUF's cached conversion, a path or hub id."""
     path = resolve_alias(name)
     if path.startswith(("/", "./", "../", "~")) and not Path(path).expanduser().is_dir():
         raise ConfigError(f"model.name_or_path={name!r}: no such local folder")
@@ -155,11 +161,45 @@ def _from_pretrained(name: str, opts: dict, torch_dtype: torch.dtype, attn: str,
         if not Path(path).is_dir():
             raise ConfigError(f"model.gguf_file is set, so model.name_or_path must be a local folder; got {name!r}")
         path = str(gguf_to_safetensors(path, opts["gguf_file"]))
+    return path
+
+
+def _hub_kwargs(opts: dict) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     if opts.get("trust_remote_code"):
         kwargs["trust_remote_code"] = True
     if opts.get("revision"):
         kwargs["revision"] = opts["revision"]
+    return kwargs
+
+
+def _not_loadable(name: str, e: Exception) -> ConfigError:
+    return ConfigError(f"model.name_or_path={name!r} is not a local model folder, a reachable hub id, or an alias "
+                       f"({', '.join(ALIASES)}): {e}")
+
+
+def load_tokenizer(model: Any):
+    """The tokenizer of a name/path/alias or ModelConfig as it ships, before fctrain installs its tool template:
+    for checks that should not load weights (the pipeline's template.name=model check)."""
+    opts = _options(model, {})
+    name = opts["name_or_path"]
+    if name.lower() in TINY_ALIASES:
+        from fctrain.testing import tiny_tokenizer
+
+        return tiny_tokenizer()
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(_loadable_path(name, opts), **_hub_kwargs(opts))
+    except (OSError, ValueError) as e:
+        raise _not_loadable(name, e) from e
+
+
+def _from_pretrained(name: str, opts: dict, torch_dtype: torch.dtype, attn: str, quant_config=None):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = _loadable_path(name, opts)
+    kwargs = _hub_kwargs(opts)
     if quant_config is not None:
         # bitsandbytes weights are placed while loading and cannot be moved with .to() afterwards.
         where = torch.cuda.current_device() if torch.cuda.is_available() else "cpu"
@@ -170,8 +210,5 @@ def _from_pretrained(name: str, opts: dict, torch_dtype: torch.dtype, attn: str,
         tok = AutoTokenizer.from_pretrained(path, **kwargs)
         lm = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, attn_implementation=attn, **model_kwargs)
     except (OSError, ValueError) as e:
-        raise ConfigError(
-            f"model.name_or_path={name!r} is not a local model folder, a reachable hub id, or an alias "
-            f"({', '.join(ALIASES)}): {e}"
-        ) from e
+        raise _not_loadable(name, e) from e
     return lm, tok

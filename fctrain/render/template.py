@@ -44,23 +44,43 @@ def model_chat_template(tokenizer) -> str | None:
     return ct
 
 
+# Set on a tokenizer whose own template fctrain's loader replaced (fctrain.models.load.ensure_tool_template):
+# its chat_template then is qwen3, not the model's, so template.name=model must not take it.
+REPLACED_TEMPLATE_ATTR = "fctrain_replaced_template"
+FIX = ("use template.name=qwen3 (fctrain's tool template), or keep template.name=model and set "
+       "template.fallback=qwen3 to use qwen3 only for a model without a tool template")
+
+
+def own_template_problem(tokenizer) -> str | None:
+    """Why the tokenizer's own chat template cannot render tool calls, or None when it can."""
+    if getattr(tokenizer, REPLACED_TEMPLATE_ATTR, False):
+        return "does not render tools/tool_calls (fctrain's loader gave it qwen3 instead)"
+    ct = model_chat_template(tokenizer)
+    if not ct:
+        return "has no chat_template"
+    if not handles_tools(ct):
+        return "does not render tools/tool_calls"
+    return None
+
+
+def no_tool_template_error(name: str, problem: str, where: str = "") -> ConfigError:
+    return ConfigError(f"{where}template.name=model: the chat template of {name!r} {problem}, so tool definitions "
+                       f"and calls would be dropped; {FIX}")
+
+
 def resolve_chat_template(tokenizer, template: str) -> str:
     """Template text for `template`: a built-in name ("qwen3"), "model" (the tokenizer's own), or raw Jinja.
 
-    "model" requires a template that handles tools; otherwise a ConfigError says to use template="qwen3".
-    (No silent fallback: swapping the format would change what the model is trained and evaluated on.)
+    "model" requires the model's own template, and one that handles tools; otherwise a ConfigError says to use
+    template.name=qwen3 or template.fallback. (No silent fallback: swapping the format would change what the
+    model is trained and evaluated on.)
     """
     if template == "model":
-        ct = model_chat_template(tokenizer)
-        name = getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__
-        if not ct:
-            raise ConfigError(f"template.name=model: tokenizer {name!r} has no chat_template; use template.name=qwen3")
-        if not handles_tools(ct):
-            raise ConfigError(
-                f"template.name=model: the chat template of {name!r} does not render tools/tool_calls, so tool "
-                "definitions and calls would be dropped; use template.name=qwen3 (fctrain's tool template)"
-            )
-        return ct
+        problem = own_template_problem(tokenizer)
+        if problem is not None:
+            name = getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__
+            raise no_tool_template_error(name, problem)
+        return model_chat_template(tokenizer)
     if "{%" in template or "{{" in template:
         return template  # raw Jinja (tests, advanced users)
     return load_template_text(template)
