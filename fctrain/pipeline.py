@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.table import Table
@@ -25,12 +26,13 @@ from fctrain.config.loader import LoadedRecipe
 from fctrain.config.typed_dict import to_dict
 from fctrain.distributed import ranks
 from fctrain.errors import FctrainError
-from fctrain.run_dir import atomic_write_json, choose_run_dir, write_run_files
+from fctrain.run_dir import Claim, atomic_write_json, claim_run_dir, write_run_files
 from fctrain.stages.context import StageContext
 from fctrain.stages.registry import stage_runner
 
 console = Console(stderr=True, quiet=not ranks.is_main())  # one copy of the progress messages, not one per rank
 MAIN_RANK_STAGES = frozenset({"cache_teacher", "eval"})  # one pass over the data, written to one place
+T = TypeVar("T")
 
 
 def seed_everything(seed: int) -> None:
@@ -115,16 +117,36 @@ def stage_template(loaded: LoadedRecipe) -> str:
     return t.name
 
 
-def _start_run(loaded: LoadedRecipe, argv: list[str] | None) -> Path:
-    """Rank 0 picks the run directory (suffixing a taken one) and writes the run files; every rank gets its path."""
-    r = loaded.recipe
-    run_dir = None
-    if ranks.is_main():
-        run_dir = choose_run_dir(r.output_dir, r.name, r.resume).resolve()
+def _on_main_or_raise(fn: Callable[[], T]) -> T:
+    """fn on rank 0; every rank returns its result or raises its FctrainError, so no rank waits forever for a
+    rank 0 that stopped."""
+    def attempt():
+        try:
+            return fn(), None
+        except FctrainError as e:
+            return None, e
+
+    result, error = ranks.on_main(attempt)
+    if error is not None:
+        raise error if ranks.is_main() else FctrainError(str(error))
+    return result
+
+
+def _start_run(loaded: LoadedRecipe, claims: list[Claim], argv: list[str] | None) -> Path:
+    """Rank 0 claims (locks) the run directory and writes the run files, adding its claim to `claims`; every
+    rank gets the path. Only rank 0 locks: the ranks of one torchrun job are one writer."""
+    def write() -> Path:
+        r = loaded.recipe
+        claim = claim_run_dir(r.output_dir, r.name, r.resume)
+        claims.append(claim)
+        if note := claim.lock.stale_note():
+            console.print(f"[yellow]lock[/]: {note}")
         config = to_dict(r)
         config["stages"] = [{"type": kind, **to_dict(cfg)} for kind, cfg in loaded.stages]
-        write_run_files(run_dir, config, r.seed, argv)
-    run_dir = ranks.broadcast_object(run_dir)
+        write_run_files(claim.path, config, r.seed, argv)
+        return claim.path
+
+    run_dir = _on_main_or_raise(write)
     if not (run_dir / "config.yaml").is_file():  # only reachable on another node
         raise FctrainError(f"rank {ranks.rank()}: {run_dir}/config.yaml written by rank 0 is not visible here; "
                            "in a multi-node run output_dir must be on a filesystem every node shares")
@@ -143,9 +165,18 @@ def run_recipe(loaded: LoadedRecipe, argv: list[str] | None = None) -> dict[str,
 
     r = loaded.recipe
     prepare_process(r)  # torchrun: join the process group before any rank touches the run directory
-    template = ranks.on_main(lambda: stage_template(loaded))  # before the run directory: a refusal leaves none
+    template = _on_main_or_raise(lambda: stage_template(loaded))  # before the run directory: a refusal leaves none
     stage_recipe = replace(r, template=replace(r.template, name=template))
-    run_dir = _start_run(loaded, argv)
+    claims: list[Claim] = []
+    try:
+        return _run(loaded, stage_recipe, _start_run(loaded, claims, argv))
+    finally:
+        for claim in claims:
+            claim.lock.release()
+
+
+def _run(loaded: LoadedRecipe, stage_recipe: Any, run_dir: Path) -> dict[str, Any]:
+    r = loaded.recipe
     console.print(f"[bold]run directory[/]: {run_dir}" +
                   (f" ({ranks.world_size()} ranks)" if ranks.is_distributed() else ""))
     seed_everything(r.seed)

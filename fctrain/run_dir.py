@@ -4,12 +4,14 @@
     RUN_DIR/meta.json        git commit, package versions, seed, command line, host, time
     RUN_DIR/NN-<stage>/      one folder per stage; `outputs.json` in it marks the stage complete
     RUN_DIR/summary.json     per-stage outputs and metrics, written as stages finish
+    RUN_DIR/fctrain.lock     held by the one process writing the directory (fctrain/run_lock.py)
 
 `fctrain run RUN_DIR/config.yaml` reruns it (into a fresh directory unless resume is used).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
@@ -18,11 +20,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from fctrain.run_lock import RunLock, RunLocked, acquire
 
 # Whole words of a key, so "hf_token", "wandb_api_key", "apiKey" are secrets and "max_new_tokens", "author" are not.
 SECRET_WORDS = frozenset({"token", "secret", "secrets", "password", "passwd", "apikey", "auth", "credential",
@@ -90,15 +95,38 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def choose_run_dir(pattern: str, name: str, resume: str) -> Path:
-    """`pattern` with {name} filled in; a directory already used by another run gets a numeric suffix."""
-    base = Path(pattern.replace("{name}", name)).expanduser()
-    if resume == "auto" or not (base / "config.yaml").exists():
-        return base
-    i = 2
-    while (base.parent / f"{base.name}-{i}" / "config.yaml").exists():
-        i += 1
-    return base.parent / f"{base.name}-{i}"
+@dataclass
+class Claim:
+    """A run directory this process holds the lock of; `created` = it did not exist before this run."""
+
+    path: Path
+    lock: RunLock
+    created: bool
+
+
+def claim_run_dir(pattern: str, name: str, resume: str) -> Claim:
+    """`pattern` with {name} filled in, locked for this process. resume auto/force: that directory (RunLocked
+    when another process writes it). resume never: the first of it, -2, -3 ... that no run used (no
+    config.yaml) and no process holds, so concurrent fresh runs of one recipe get a directory each."""
+    base = Path(pattern.replace("{name}", name)).expanduser().resolve()
+    if resume != "never":
+        return _claim(base)
+    for i in itertools.count(1):
+        path = base if i == 1 else base.parent / f"{base.name}-{i}"
+        if (path / "config.yaml").exists():
+            continue
+        try:
+            claim = _claim(path)
+        except RunLocked:
+            continue
+        if not (path / "config.yaml").exists():  # else another run finished writing it while we looked
+            return claim
+        claim.lock.release()
+
+
+def _claim(path: Path) -> Claim:
+    created = not path.exists()
+    return Claim(path, acquire(path), created)
 
 
 def write_run_files(run_dir: Path, config: dict, seed: int, argv: list[str] | None = None) -> None:

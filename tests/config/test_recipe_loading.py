@@ -11,7 +11,7 @@ from fctrain.config.loader import apply_override, load_recipe
 from fctrain.config.schema import Recipe
 from fctrain.config.typed_dict import describe, from_dict
 from fctrain.errors import ConfigError
-from fctrain.run_dir import REDACTED, choose_run_dir, redact, redact_argv, write_run_files
+from fctrain.run_dir import REDACTED, claim_run_dir, redact, redact_argv, write_run_files
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -184,8 +184,10 @@ def test_taken_run_dir_gets_a_suffix(tmp_path):
     base = tmp_path / "runs" / "x"
     (base).mkdir(parents=True)
     (base / "config.yaml").write_text("{}")
-    assert choose_run_dir(str(tmp_path / "runs" / "{name}"), "x", "never") == tmp_path / "runs" / "x-2"
-    assert choose_run_dir(str(tmp_path / "runs" / "{name}"), "x", "auto") == base
+    for resume, expected in (("never", tmp_path / "runs" / "x-2"), ("auto", base)):
+        claim = claim_run_dir(str(tmp_path / "runs" / "{name}"), "x", resume)
+        claim.lock.release()
+        assert claim.path == expected
 
 
 def test_schema_is_documented():
