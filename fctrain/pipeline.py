@@ -11,8 +11,8 @@ all ranks; MAIN_RANK_STAGES run on rank 0 alone (the others wait for its result)
 
 from __future__ import annotations
 
-import json
 import random
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -26,7 +26,20 @@ from fctrain.config.loader import LoadedRecipe
 from fctrain.config.typed_dict import to_dict
 from fctrain.distributed import ranks
 from fctrain.errors import FctrainError
-from fctrain.run_dir import Claim, atomic_write_json, claim_run_dir, write_run_files
+from fctrain.resume_check import (
+    FORCE_LOG,
+    ResumeMismatch,
+    check_resume,
+    data_settings,
+    describe,
+    force,
+    mismatch_message,
+    settings_hash,
+    stage_dir,
+    stage_settings,
+    write_stage_settings,
+)
+from fctrain.run_dir import Claim, atomic_write_json, claim_run_dir, read_json, write_run_files
 from fctrain.stages.context import StageContext
 from fctrain.stages.registry import stage_runner
 
@@ -54,8 +67,10 @@ def prepare_data(loaded: LoadedRecipe, run_dir: Path) -> dict[str, Any]:
     if not cfg.sources:
         return {}
     out = run_dir / "data"
-    train_path, val_path = out / "train.jsonl", out / "val.jsonl"
-    if train_path.exists() and val_path.exists() and (out / "stats.json").exists():
+    train_path, val_path, stats_path = out / "train.jsonl", out / "val.jsonl", out / "stats.json"
+    digest = settings_hash(data_settings(loaded))
+    if train_path.exists() and val_path.exists() and stats_path.exists() and \
+            read_json(stats_path).get("config_hash") == digest:  # else made for other data settings: redo
         return {"data_path": str(train_path), "val_path": str(val_path)}
     results = []
     for src in cfg.sources:
@@ -76,15 +91,11 @@ def prepare_data(loaded: LoadedRecipe, run_dir: Path) -> dict[str, Any]:
     skipped = {r.source: dict(r.skipped) for r, _ in results if r.skipped}
     if mixed.skipped:
         skipped["mixture"] = dict(mixed.skipped)
-    stats = {"train": len(train), "val": len(val), "skipped": skipped}
-    atomic_write_json(out / "stats.json", stats)
+    stats = {"train": len(train), "val": len(val), "skipped": skipped, "config_hash": digest}
+    atomic_write_json(stats_path, stats)
     console.print(f"[bold]data[/]: {len(train)} train / {len(val)} val samples" +
                   (f", skipped {skipped}" if skipped else ""))
     return {"data_path": str(train_path), "val_path": str(val_path)}
-
-
-def _stage_dir(run_dir: Path, i: int, kind: str) -> Path:
-    return run_dir / f"{i + 1:02d}-{kind}"
 
 
 def reused_outputs(kind: str, result: dict[str, Any]) -> dict[str, Any]:
@@ -141,6 +152,8 @@ def _start_run(loaded: LoadedRecipe, claims: list[Claim], argv: list[str] | None
         claims.append(claim)
         if note := claim.lock.stale_note():
             console.print(f"[yellow]lock[/]: {note}")
+        if r.resume != "never":
+            _check_resume(claim.path, loaded, argv)
         config = to_dict(r)
         config["stages"] = [{"type": kind, **to_dict(cfg)} for kind, cfg in loaded.stages]
         write_run_files(claim.path, config, r.seed, argv)
@@ -151,6 +164,44 @@ def _start_run(loaded: LoadedRecipe, claims: list[Claim], argv: list[str] | None
         raise FctrainError(f"rank {ranks.rank()}: {run_dir}/config.yaml written by rank 0 is not visible here; "
                            "in a multi-node run output_dir must be on a filesystem every node shares")
     return run_dir
+
+
+def _completed(i: int, kind: str, stage_dir: Path, resume: str) -> dict[str, Any] | None:
+    """The outputs of a stage already complete in the run directory (checked by _check_resume), or None."""
+    done = stage_dir / "outputs.json"
+    if resume == "never" or not done.is_file():
+        return None
+    console.print(f"[dim]stage {i + 1} ({kind}): already complete, reusing its outputs[/]")
+    return reused_outputs(kind, read_json(done, fix="resume=never (or another output_dir) starts over"))
+
+
+def _run_fresh(loaded: LoadedRecipe, i: int, cfg: Any, ctx: StageContext) -> dict[str, Any]:
+    """Run stage i (continuing its checkpoint, if any); its outputs.json, the completion marker, comes last and
+    records the hash of the settings that produced it, as settings.json and its checkpoints do."""
+    kind, settings = loaded.stages[i][0], stage_settings(loaded, i)
+    ctx.stage_dir.mkdir(parents=True, exist_ok=True)
+    ctx.config_hash = write_stage_settings(ctx.stage_dir, settings) if ranks.is_main() else settings_hash(settings)
+    console.rule(f"stage {i + 1}/{len(loaded.stages)}: {kind}")
+    t0 = time.time()
+    result = _run_stage(kind, cfg, ctx)
+    result["seconds"] = round(time.time() - t0, 1)
+    result["config_hash"] = ctx.config_hash
+    if ranks.is_main():
+        atomic_write_json(ctx.stage_dir / "outputs.json", result)
+    return result
+
+
+def _check_resume(run_dir: Path, loaded: LoadedRecipe, argv: list[str] | None) -> None:
+    """Before config.yaml is rewritten: stop when the directory holds results of other settings (resume=auto),
+    or record the change (resume=force); then say where the run continues from."""
+    check = check_resume(run_dir, loaded)
+    if check.mismatch and loaded.recipe.resume != "force":
+        raise ResumeMismatch(mismatch_message(run_dir, check))
+    if check.mismatch:
+        force(run_dir, check, argv if argv is not None else sys.argv)
+        console.print(f"[yellow]resume=force[/]: continuing with changed settings; recorded in {run_dir / FORCE_LOG}")
+    for line in describe(check.plans):
+        console.print(f"[bold]resume[/]: {line}")
 
 
 def _run_stage(kind: str, cfg: Any, ctx: StageContext) -> dict[str, Any]:
@@ -184,23 +235,14 @@ def _run(loaded: LoadedRecipe, stage_recipe: Any, run_dir: Path) -> dict[str, An
     outputs: dict[str, Any] = ranks.main_first(lambda: prepare_data(loaded, run_dir))
     summary: dict[str, Any] = {"run_dir": str(run_dir), "stages": []}
     for i, (kind, cfg) in enumerate(loaded.stages):
-        stage_dir = _stage_dir(run_dir, i, kind)
-        done = stage_dir / "outputs.json"
-        if r.resume == "auto" and done.exists():
-            result = reused_outputs(kind, json.loads(done.read_text()))
-            console.print(f"[dim]stage {i + 1} ({kind}): already complete, reusing its outputs[/]")
-        else:
-            stage_dir.mkdir(parents=True, exist_ok=True)
-            console.rule(f"stage {i + 1}/{len(loaded.stages)}: {kind}")
-            ctx = StageContext(run_dir=run_dir, stage_dir=stage_dir, recipe=stage_recipe, outputs=dict(outputs),
+        folder = stage_dir(run_dir, i, kind)
+        result = _completed(i, kind, folder, r.resume)
+        if result is None:
+            ctx = StageContext(run_dir=run_dir, stage_dir=folder, recipe=stage_recipe, outputs=dict(outputs),
                                seed=r.seed)
-            t0 = time.time()
-            result = _run_stage(kind, cfg, ctx)
-            result["seconds"] = round(time.time() - t0, 1)
-            if ranks.is_main():
-                atomic_write_json(done, result)  # the completion marker, written last
-        outputs.update({k: v for k, v in result.items() if k not in ("metrics", "seconds")})
-        summary["stages"].append({"type": kind, "dir": stage_dir.name, **result})
+            result = _run_fresh(loaded, i, cfg, ctx)
+        outputs.update({k: v for k, v in result.items() if k not in ("metrics", "seconds", "config_hash")})
+        summary["stages"].append({"type": kind, "dir": folder.name, **result})
         if ranks.is_main():
             atomic_write_json(run_dir / "summary.json", summary)
         ranks.barrier()  # no rank starts the next stage before the marker and this stage's files exist

@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from fctrain.errors import FctrainError
 from fctrain.run_lock import RunLock, RunLocked, acquire
 
 # Whole words of a key, so "hf_token", "wandb_api_key", "apiKey" are secrets and "max_new_tokens", "author" are not.
@@ -68,6 +69,17 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def atomic_write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def read_json(path: Path, fix: str = "") -> Any:
+    """A JSON file fctrain wrote; a damaged one raises FctrainError naming the path, what is wrong and `fix`."""
+    try:
+        return json.loads(Path(path).read_text())
+    except json.JSONDecodeError as e:
+        problem = f"not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})"
+    except UnicodeDecodeError as e:
+        problem = f"not text ({e.reason} at byte {e.start})"
+    raise FctrainError(f"{path} is damaged: {problem}" + (f"; {fix}" if fix else ""))
 
 
 def git_commit() -> str | None:

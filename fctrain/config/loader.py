@@ -92,12 +92,19 @@ def read_yaml(path: str | os.PathLike) -> dict:
 
 
 def load_recipe(path: str | os.PathLike, overrides: list[str] | None = None) -> LoadedRecipe:
-    from fctrain.stages.registry import stage_config_class
-
     file = str(path)
     data = read_yaml(path)
     for text in overrides or []:
         apply_override(data, text)
+    loaded = parse_recipe(data, file)
+    check_recipe(loaded, Path(file).parent)
+    return loaded
+
+
+def parse_recipe(data: dict, file: str) -> LoadedRecipe:
+    """Typed recipe and stage configs from merged YAML data; the file checks of check_recipe are not run."""
+    from fctrain.stages.registry import stage_config_class
+
     recipe = from_dict(Recipe, data, file=file)
     stages = []
     for i, stage in enumerate(recipe.stages):
@@ -107,9 +114,7 @@ def load_recipe(path: str | os.PathLike, overrides: list[str] | None = None) -> 
         cls = stage_config_class(kind, where=f"{file}: 'stages.{i}.type'")
         body = {k: v for k, v in stage.items() if k != "type"}
         stages.append((kind, from_dict(cls, body, key=f"stages.{i}", file=file)))
-    loaded = LoadedRecipe(recipe=recipe, stages=stages, source=file, raw=data)
-    check_recipe(loaded, Path(file).parent)
-    return loaded
+    return LoadedRecipe(recipe=recipe, stages=stages, source=file, raw=data)
 
 
 def resolve_path(value: str, recipe_dir: Path) -> Path | None:

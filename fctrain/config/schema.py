@@ -170,7 +170,11 @@ class Recipe:
     name: str = opt("run", "Run name (used in the default output directory).")
     seed: int = opt(0, "Global seed (python, numpy, torch, data order).")
     output_dir: str = opt("runs/{name}", "Run directory; {name} is replaced. A taken directory gets a -2, -3... suffix.")
-    resume: Literal["never", "auto"] = opt("auto", "auto = skip stages already completed in output_dir.")
+    resume: Literal["never", "auto", "force"] = opt(
+        "auto", "auto = reuse the stages complete in output_dir and continue from their checkpoints, when they "
+        "were made with this recipe's settings (else stop, naming what differs); force = continue even so, "
+        "recording the change in RUN_DIR/resume_force.jsonl; never = start in a fresh directory. "
+        "See docs/resume.md.")
     device: Literal["auto", "cpu", "cuda"] = opt("auto", "Where to run; auto = cuda when available.")
     deepspeed: str | None = opt(None, "zero1, zero2, zero3, zero3_offload or a path to a DeepSpeed JSON config.")
     model: ModelConfig = field(default_factory=ModelConfig, metadata={"help": "The model being trained (the student)."})

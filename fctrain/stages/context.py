@@ -17,3 +17,4 @@ class StageContext:
     # "data_path" (JSONL of canonical samples with their references), "rollouts_path" (the teacher's kept
     # rollouts: what cache_teacher and ckd train on), "cache_dir" (teacher top-k cache), "metrics" (dict).
     seed: int = 0
+    config_hash: str | None = None  # of the settings that shape this stage (fctrain/resume_check.py); checkpoints record it

@@ -5,8 +5,9 @@ with the data position) and can resume from one. What it does not do is tell a f
 cut short by a crash, and its rotation may delete the last good checkpoint before the new one is done. So:
 
 - `CompleteCheckpoints` runs after every save: it writes the extra state of fctrain objects (e.g. the GRPO
-  prompt stream), then the marker file `COMPLETE` (written last, atomically), then deletes all but the
-  newest `keep` complete checkpoints. Trainer's own rotation is switched off (save_total_limit=None).
+  prompt stream), then the marker file `COMPLETE` (written last, atomically; it records the step and the
+  hash of the stage's settings, fctrain/resume_check.py), then deletes all but the newest `keep` complete
+  checkpoints. Trainer's own rotation is switched off (save_total_limit=None).
 - `latest_complete_checkpoint(dir)` picks the newest checkpoint that has the marker; anything else is
   never resumed from. `prepare_resume` also removes unmarked checkpoints and drops metrics.jsonl rows
   logged after the checkpoint (they will be logged again), so a resumed run logs what an uninterrupted
@@ -79,8 +80,8 @@ def _rank() -> tuple[int, bool]:
 class CompleteCheckpoints(TrainerCallback):
     """After each save: extra state per rank, then (rank 0, after every rank is done) the marker, then rotation."""
 
-    def __init__(self, keep: int | None, hooks: list[StateHook] | None = None):
-        self.keep, self.hooks = keep, list(hooks or [])
+    def __init__(self, keep: int | None, hooks: list[StateHook] | None = None, stamp: dict | None = None):
+        self.keep, self.hooks, self.stamp = keep, list(hooks or []), dict(stamp or {})  # stamp: e.g. config_hash
 
     def on_save(self, args, state, control, **kwargs):
         ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
@@ -90,7 +91,7 @@ class CompleteCheckpoints(TrainerCallback):
             atomic_write_json(ckpt / EXTRA_STATE.format(rank=rank), data)
         _barrier()  # every rank's shards and state are on disk before the marker says so
         if is_main:
-            atomic_write_text(ckpt / MARKER, json.dumps({"step": state.global_step}) + "\n")
+            atomic_write_text(ckpt / MARKER, json.dumps({"step": state.global_step, **self.stamp}) + "\n")
             rotate(args.output_dir, self.keep)
         _barrier()
 

@@ -136,7 +136,8 @@ def run_training(trainer, ctx, *, metrics_path: Path, on_nan: str = "error", sav
     hooks = list(state_hooks)
     guard = NonFiniteGuard(on_nan, resolve_ids).install(trainer)
     stopper = signals.StopOnSigterm()
-    for callback in (guard, checkpointing.CompleteCheckpoints(save_total_limit, hooks), stopper):
+    stamp = {"config_hash": ctx.config_hash} if getattr(ctx, "config_hash", None) else None
+    for callback in (guard, checkpointing.CompleteCheckpoints(save_total_limit, hooks, stamp), stopper):
         trainer.add_callback(callback)
     tracking.install(trainer, ctx.run_dir / "config.yaml")
     from fctrain.distributed.sync_check import RankSyncCheck
@@ -144,11 +145,12 @@ def run_training(trainer, ctx, *, metrics_path: Path, on_nan: str = "error", sav
     trainer.add_callback(RankSyncCheck(ctx.stage_dir))  # torchrun: every rank must end with the same weights
 
     resume = None
-    if ctx.recipe.resume == "auto":
+    if ctx.recipe.resume != "never":  # auto, or force (the pipeline checked or recorded the settings)
         resume = checkpointing.prepare_resume(args.output_dir, metrics_path)
     if resume is not None:
         checkpointing.restore_extra_state(resume, hooks)
-        print(f"fctrain: resuming {ctx.stage_dir.name} from {resume}", flush=True)
+        print(f"fctrain: resuming {ctx.stage_dir.name} from checkpoint step {resume.name.split('-')[-1]}: {resume}",
+              flush=True)
     trainer.train(resume_from_checkpoint=str(resume) if resume is not None else None)
     if stopper.stopped_at is not None:
         stopped = signals.TrainingStopped(stopper.stopped_at,
