@@ -12,6 +12,8 @@ all ranks; MAIN_RANK_STAGES run on rank 0 alone (the others wait for its result)
 from __future__ import annotations
 
 import random
+import re
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -25,7 +27,7 @@ from rich.table import Table
 from fctrain.config.loader import LoadedRecipe
 from fctrain.config.typed_dict import to_dict
 from fctrain.distributed import ranks
-from fctrain.errors import FctrainError
+from fctrain.errors import DataError, FctrainError
 from fctrain.resume_check import (
     FORCE_LOG,
     ResumeMismatch,
@@ -46,6 +48,7 @@ from fctrain.stages.registry import stage_runner
 console = Console(stderr=True, quiet=not ranks.is_main())  # one copy of the progress messages, not one per rank
 MAIN_RANK_STAGES = frozenset({"cache_teacher", "eval"})  # one pass over the data, written to one place
 T = TypeVar("T")
+STAGE_DIR = re.compile(r"^\d{2}-")  # NN-<stage>: a stage started in the run directory
 
 
 def seed_everything(seed: int) -> None:
@@ -73,12 +76,16 @@ def prepare_data(loaded: LoadedRecipe, run_dir: Path) -> dict[str, Any]:
             read_json(stats_path).get("config_hash") == digest:  # else made for other data settings: redo
         return {"data_path": str(train_path), "val_path": str(val_path)}
     results = []
-    for src in cfg.sources:
+    for i, src in enumerate(cfg.sources):
         if src.format in BUILTIN_SOURCES:
             res = LoadResult(samples=BUILTIN_SOURCES[src.format](src), source=src.format)
         else:
             res = load_source(src.path, src.format, on_invalid=cfg.on_invalid, split=src.split,
                               max_samples=src.max_samples)
+        if not res.samples:
+            why = f"every record was skipped ({dict(res.skipped)})" if res.skipped else "it holds no records"
+            raise DataError(f"{loaded.source}: 'data.sources.{i}' ({src.path}, format {src.format}) gave no "
+                            f"samples: {why}")
         results.append((res, src.weight))
     mixed = mix_sources(results, seed=seed, total=cfg.total, dedup=cfg.dedup)
     train, val = split_train_val(mixed.samples, cfg.val_fraction, seed=seed)
@@ -195,9 +202,9 @@ def _check_resume(run_dir: Path, loaded: LoadedRecipe, argv: list[str] | None) -
     """Before config.yaml is rewritten: stop when the directory holds results of other settings (resume=auto),
     or record the change (resume=force); then say where the run continues from."""
     check = check_resume(run_dir, loaded)
-    if check.mismatch and loaded.recipe.resume != "force":
+    if check.mismatched and loaded.recipe.resume != "force":
         raise ResumeMismatch(mismatch_message(run_dir, check))
-    if check.mismatch:
+    if check.mismatched:
         force(run_dir, check, argv if argv is not None else sys.argv)
         console.print(f"[yellow]resume=force[/]: continuing with changed settings; recorded in {run_dir / FORCE_LOG}")
     for line in describe(check.plans):
@@ -221,9 +228,20 @@ def run_recipe(loaded: LoadedRecipe, argv: list[str] | None = None) -> dict[str,
     claims: list[Claim] = []
     try:
         return _run(loaded, stage_recipe, _start_run(loaded, claims, argv))
+    except BaseException:
+        for claim in claims:
+            _discard_if_unstarted(claim)
+        raise
     finally:
         for claim in claims:
             claim.lock.release()
+
+
+def _discard_if_unstarted(claim: Claim) -> None:
+    """A run that created its directory and failed before any stage started (bad data, a refused resume) leaves
+    no stub behind: the next run of the recipe gets the same directory."""
+    if claim.created and not any(p.is_dir() and STAGE_DIR.match(p.name) for p in claim.path.iterdir()):
+        shutil.rmtree(claim.path, ignore_errors=True)
 
 
 def _run(loaded: LoadedRecipe, stage_recipe: Any, run_dir: Path) -> dict[str, Any]:

@@ -97,6 +97,7 @@ class StagePlan:
     holds: str | None = None  # "complete", "checkpoint step N" or "partial work"; None = nothing to reuse
     checkpoint: Path | None = None
     records: list[tuple[Path, str | None]] = field(default_factory=list)  # (file, recorded hash)
+    damaged: list[tuple[Path, str]] = field(default_factory=list)  # newer checkpoints that are not whole
 
     @property
     def name(self) -> str:
@@ -106,20 +107,36 @@ class StagePlan:
         return all((h or recorded_default) == self.hash for _, h in self.records)
 
 
+def _check_outputs(done: Path, outputs: dict) -> None:
+    """A complete stage's saved models must be whole before a later stage loads them."""
+    from fctrain.integrity import folder_damage
+
+    for key in ("model_path", "teacher_path"):
+        path = Path(outputs.get(key) or "")
+        if outputs.get(key) and path.is_dir() and (problem := folder_damage(path)) is not None:
+            raise FctrainError(f"{path}, the {key} in {done}, is damaged ({problem}); delete {done} to run the "
+                               "stage again, or start over with resume=never")
+
+
 def _inspect(plan: StagePlan) -> StagePlan:
     """Which results the stage folder holds, and the settings hash each of them recorded."""
-    from fctrain.trainers.checkpointing import MARKER, latest_complete_checkpoint
+    from fctrain.trainers.checkpointing import MARKER, newest_intact_checkpoint
 
     d, fix = plan.dir, "resume=never (or another output_dir) starts over"
     if (d / "outputs.json").is_file():
-        plan.holds = "complete"
-        plan.records.append((d / "outputs.json", read_json(d / "outputs.json", fix).get("config_hash")))
-    elif (ckpt := latest_complete_checkpoint(d / TRAINER_DIR)) is not None:
-        plan.holds, plan.checkpoint = f"checkpoint step {ckpt.name.split('-')[-1]}", ckpt
-        plan.records.append((ckpt / MARKER, read_json(ckpt / MARKER, fix).get("config_hash")))
-    elif plan.kind in PARTIAL_WORK_STAGES and (d / SETTINGS_FILE).is_file():
-        plan.holds = "partial work"
-    if plan.holds is not None and (d / SETTINGS_FILE).is_file():
+        plan.holds, outputs = "complete", read_json(d / "outputs.json", fix)
+        _check_outputs(d / "outputs.json", outputs)
+        plan.records.append((d / "outputs.json", outputs.get("config_hash")))
+    else:
+        ckpt, plan.damaged = newest_intact_checkpoint(d / TRAINER_DIR)
+        if ckpt is not None:
+            plan.holds, plan.checkpoint = f"checkpoint step {ckpt.name.split('-')[-1]}", ckpt
+            plan.records.append((ckpt / MARKER, read_json(ckpt / MARKER, fix).get("config_hash")))
+        elif plan.kind in PARTIAL_WORK_STAGES and (d / SETTINGS_FILE).is_file():
+            plan.holds = "partial work"
+        elif plan.damaged:
+            plan.holds = "damaged checkpoints only"
+    if (plan.records or plan.holds == "partial work") and (d / SETTINGS_FILE).is_file():
         plan.records.append((d / SETTINGS_FILE, read_json(d / SETTINGS_FILE, fix).get("config_hash")))
     return plan
 
@@ -163,14 +180,14 @@ def _show(value: Any) -> str:
 @dataclass
 class ResumeCheck:
     plans: list[StagePlan]  # the stages that hold results
-    changes: list[tuple[str, Any, Any]]  # (key, recorded, now) over all of them
-    mismatch: bool  # some record is not of this recipe's settings (changes may not say why)
+    mismatched: list[StagePlan]  # those whose records are not of this recipe's settings
+    changes: list[tuple[str, Any, Any]]  # (key, recorded, now) over them; may be empty when nothing says why
 
 
 def check_resume(run_dir: Path, loaded) -> ResumeCheck:
     """Every stage of `loaded` holding results in run_dir, checked against this recipe's settings."""
     old = _old_recipe(run_dir)
-    plans, changes, mismatch = [], {}, False
+    plans, mismatched, changes = [], [], {}
     for i, (kind, _) in enumerate(loaded.stages):
         settings = stage_settings(loaded, i)
         plan = _inspect(StagePlan(i, kind, stage_dir(run_dir, i, kind), settings, settings_hash(settings)))
@@ -179,13 +196,13 @@ def check_resume(run_dir: Path, loaded) -> ResumeCheck:
         plans.append(plan)
         recorded = _recorded_settings(plan, old)
         if not plan.matches(None if recorded is None else settings_hash(recorded)):
-            mismatch = True
+            mismatched.append(plan)
             changes.update({k: (k, a, b) for k, a, b in _changes(recorded or {}, settings)})
-    return ResumeCheck(plans, list(changes.values()), mismatch)
+    return ResumeCheck(plans, mismatched, list(changes.values()))
 
 
 def mismatch_message(run_dir: Path, check: ResumeCheck) -> str:
-    held = ", ".join(p.name for p in check.plans)
+    held = ", ".join(p.name for p in check.mismatched)
     lines = [f"{run_dir} holds results of other settings than this recipe ({held}); nothing was changed."]
     if check.changes:
         lines.append("Settings that differ (recorded -> now):")
@@ -206,12 +223,12 @@ def force(run_dir: Path, check: ResumeCheck, argv: list[str]) -> None:
     from fctrain.run_dir import redact_argv
 
     entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "argv": redact_argv(argv),
-             "stages": [p.name for p in check.plans],
+             "stages": [p.name for p in check.mismatched],
              "changes": [{"key": k, "recorded": _show(a), "now": _show(b)} for k, a, b in check.changes]}
     log = run_dir / FORCE_LOG
     before = log.read_text() if log.is_file() else ""
     atomic_write_text(log, before + json.dumps(entry, default=repr) + "\n")
-    for plan in check.plans:
+    for plan in check.mismatched:
         for path, _ in plan.records:
             if path.name != SETTINGS_FILE:
                 atomic_write_json(path, {**read_json(path), "config_hash": plan.hash})
@@ -230,9 +247,12 @@ def describe(plans: list[StagePlan]) -> list[str]:
     (complete stages say so when the run reaches them)."""
     out = []
     for p in plans:
+        damaged = "".join(f"; {path.name} is damaged ({problem}) and set aside" for path, problem in p.damaged)
         if p.checkpoint is not None:
             out.append(f"stage {p.index + 1} ({p.kind}) continues from checkpoint step "
-                       f"{p.checkpoint.name.split('-')[-1]}: {p.checkpoint}")
+                       f"{p.checkpoint.name.split('-')[-1]}: {p.checkpoint}{damaged}")
+        elif p.damaged:
+            out.append(f"stage {p.index + 1} ({p.kind}) starts over{damaged}")
         elif p.holds != "complete":
             out.append(f"stage {p.index + 1} ({p.kind}) continues its partial work in {p.dir}")
     return out

@@ -32,7 +32,7 @@ import torch
 
 from fctrain.errors import CacheMismatchError, ConfigError, DataError
 from fctrain.models.selected_logits import selected_logits
-from fctrain.run_dir import atomic_write_json
+from fctrain.run_dir import atomic_write_json, read_json
 from fctrain.teacher.targets import encode_sample, predict_mask, token_hash, vocab_fingerprint
 
 FORMAT, VERSION = "fctrain-teacher-topk", 1
@@ -151,7 +151,7 @@ class TeacherCache:
         if not manifest_path.is_file():
             raise ConfigError(f"teacher cache {self.path}: no manifest.json (not built, or the build was interrupted; "
                               "rerun cache_teacher to resume it)")
-        self.manifest = json.loads(manifest_path.read_text())
+        self.manifest = read_json(manifest_path, _REBUILD)
         if (self.manifest.get("format"), self.manifest.get("version")) != (FORMAT, VERSION):
             raise CacheMismatchError(f"{manifest_path}: format {self.manifest.get('format')!r} "
                                      f"v{self.manifest.get('version')}, expected {FORMAT!r} v{VERSION}")
@@ -164,8 +164,7 @@ class TeacherCache:
         elif len(self.token_map) < self.manifest["teacher"]["vocab_size"]:
             raise ConfigError(f"token_map has {len(self.token_map)} entries; the teacher vocabulary has "
                               f"{self.manifest['teacher']['vocab_size']}")
-        with open(self.path / "index.jsonl") as f:
-            self.index = {e["id"]: e for e in map(json.loads, f)}
+        self.index = {e["id"]: e for e in _read_index(self.path / "index.jsonl")}
         self._shards: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def __len__(self) -> int:
@@ -205,7 +204,10 @@ class TeacherCache:
     def _shard(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         if i not in self._shards:
             stem = self.path / f"shard-{i:05d}"
-            self._shards[i] = (np.load(f"{stem}.ids.npy", mmap_mode="r"), np.load(f"{stem}.lp.npy", mmap_mode="r"))
+            arrays, problem = _open_shard(stem)
+            if problem is not None:
+                raise DataError(f"teacher cache shard {problem}; {_REBUILD}")
+            self._shards[i] = arrays
         return self._shards[i]
 
     def get(self, sample_id: str, input_ids: Sequence[int], assistant_mask: Sequence[int]):
@@ -250,6 +252,36 @@ class OnlineTeacher:
 
 
 # ---- the writer ----
+
+_REBUILD = "rebuild the cache: delete it, or rerun cache_teacher with overwrite: true"
+
+
+def _read_index(path: Path) -> list[dict]:
+    rows = []
+    with open(path) as f:
+        for line_no, line in enumerate(f, 1):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path}:{line_no} is damaged: not valid JSON ({e.msg}); {_REBUILD}") from None
+    return rows
+
+
+def _open_shard(stem: Path, n_tokens: int | None = None) -> tuple[tuple[np.ndarray, np.ndarray] | None, str | None]:
+    """A shard's (ids, logprobs) memory maps, or what is wrong with them: "<file> is damaged (...)"."""
+    arrays = []
+    for suffix in (".ids.npy", ".lp.npy"):
+        path = Path(f"{stem}{suffix}")
+        try:
+            arrays.append(np.load(path, mmap_mode="r"))
+        except (OSError, ValueError) as e:
+            return None, f"{path} is damaged ({e})"
+    rows = {len(a) for a in arrays} | ({n_tokens} if n_tokens is not None else set())
+    if len(rows) != 1:
+        return None, f"{stem}.*.npy are damaged (rows: ids {len(arrays[0])}, logprobs {len(arrays[1])}" + \
+            (f", index {n_tokens})" if n_tokens is not None else ")")
+    return (arrays[0], arrays[1]), None
+
 
 def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
@@ -302,6 +334,18 @@ def _refuse_or_wipe(out: Path, found: dict, spec: dict, overwrite: bool, what: s
     shutil.rmtree(out)
 
 
+def _finished_shard(out: Path, index: int) -> bool:
+    """A shard an interrupted build completed, and whose files are whole; a damaged one is said and redone."""
+    stem = out / f"shard-{index:05d}"
+    if not Path(f"{stem}.json").is_file():
+        return False
+    entries = read_json(Path(f"{stem}.json"), _REBUILD)
+    _, problem = _open_shard(stem, sum(e["n_tokens"] for e in entries))
+    if problem is not None:
+        print(f"teacher cache: {problem}; computing that shard again", file=sys.stderr)
+    return problem is None
+
+
 def _write_shard(out: Path, index: int, rows: list, entries: list, k: int, id_bytes: int) -> None:
     ids = np.concatenate([r[0] for r in rows]) if rows else np.zeros((0, k), np.int64)
     lp = np.concatenate([r[1] for r in rows]) if rows else np.zeros((0, k), np.float32)
@@ -334,14 +378,14 @@ def cache_teacher(teacher_model, tokenizer, samples: Iterable[dict], out_dir: st
         raise ConfigError(f"cache_teacher: k={k} exceeds the teacher's vocabulary ({spec['teacher']['vocab_size']})")
     manifest_path, build_path = out / "manifest.json", out / "build.json"
     if manifest_path.is_file():
-        found = json.loads(manifest_path.read_text())
+        found = read_json(manifest_path, _REBUILD)
         if _same_build(found, spec):
             print(f"teacher cache: reusing {out} ({found['n_tokens']} tokens, "
                   f"{found['bytes_per_token']:.0f} B/token)", file=sys.stderr)
             return _summary(out, found, reused=True)
         _refuse_or_wipe(out, found, spec, overwrite, "complete teacher cache")
-    elif build_path.is_file() and not _same_build(json.loads(build_path.read_text()), spec):
-        _refuse_or_wipe(out, json.loads(build_path.read_text()), spec, overwrite, "partial teacher cache")
+    elif build_path.is_file() and not _same_build(read_json(build_path, _REBUILD), spec):
+        _refuse_or_wipe(out, read_json(build_path), spec, overwrite, "partial teacher cache")
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob(".*.tmp"):  # a temp file left by an interrupted write
         stale.unlink()
@@ -354,7 +398,7 @@ def cache_teacher(teacher_model, tokenizer, samples: Iterable[dict], out_dir: st
     shards = [encoded[i : i + shard_size] for i in range(0, len(encoded), shard_size)]
     n_resumed = 0
     for si, shard in enumerate(shards):
-        if (out / f"shard-{si:05d}.json").is_file():  # finished before an interruption: keep it
+        if _finished_shard(out, si):  # finished before an interruption: keep it
             n_resumed += 1
             bar.update(sum(int(predict_mask(m).sum()) for _, _, m, _ in shard))
             continue

@@ -9,7 +9,8 @@ cut short by a crash, and its rotation may delete the last good checkpoint befor
   hash of the stage's settings, fctrain/resume_check.py), then deletes all but the newest `keep` complete
   checkpoints. Trainer's own rotation is switched off (save_total_limit=None).
 - `latest_complete_checkpoint(dir)` picks the newest checkpoint that has the marker; anything else is
-  never resumed from. `prepare_resume` also removes unmarked checkpoints and drops metrics.jsonl rows
+  never resumed from. `newest_intact_checkpoint` also skips a complete one whose files were damaged later
+  (a truncated model.safetensors), which resume sets aside, saying so. `prepare_resume` also removes unmarked checkpoints and drops metrics.jsonl rows
   logged after the checkpoint (they will be logged again), so a resumed run logs what an uninterrupted
   one logs.
 """
@@ -51,6 +52,23 @@ def latest_complete_checkpoint(out_dir: str | Path) -> Path | None:
     """The newest checkpoint whose COMPLETE marker exists, or None."""
     done = [p for _, p, complete in checkpoints(out_dir) if complete]
     return done[-1] if done else None
+
+
+def newest_intact_checkpoint(out_dir: str | Path) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """The newest complete checkpoint whose files are whole (fctrain/integrity.py), and the newer complete
+    ones that are damaged, each with what is wrong: a file broken after its save (disk, copy) is named here,
+    and resume falls back to the one before."""
+    from fctrain.integrity import folder_damage
+
+    damaged = []
+    for _, path, complete in reversed(checkpoints(out_dir)):
+        if not complete:
+            continue
+        problem = folder_damage(path)
+        if problem is None:
+            return path, damaged
+        damaged.append((path, problem))
+    return None, damaged
 
 
 @dataclass
@@ -122,11 +140,19 @@ def restore_extra_state(checkpoint: Path, hooks: list[StateHook]) -> None:
 
 
 def prepare_resume(out_dir: str | Path, metrics_path: str | Path | None) -> Path | None:
-    """The checkpoint to resume from (newest complete one), after removing unmarked checkpoints (rank 0) and
-    the metrics.jsonl rows logged after it. None when there is nothing to resume (metrics are then reset)."""
+    """The checkpoint to resume from (newest complete and intact one), after removing unmarked checkpoints and
+    setting damaged ones aside as checkpoint-N.damaged (rank 0), and dropping the metrics.jsonl rows logged
+    after it. None when there is nothing to resume (metrics are then reset)."""
     _, is_main = _rank()
-    ckpt = latest_complete_checkpoint(out_dir)
+    ckpt, damaged = newest_intact_checkpoint(out_dir)
+    _barrier()  # every rank has chosen before rank 0 moves a damaged checkpoint out of the others' sight
     if is_main:
+        for path, problem in damaged:
+            aside = path.with_name(f"{path.name}.damaged")
+            shutil.rmtree(aside, ignore_errors=True)
+            path.rename(aside)  # kept for a look, never resumed from; its name no longer counts as a checkpoint
+            print(f"fctrain: {path} is damaged ({problem}); set aside as {aside.name}, resuming from "
+                  f"{ckpt.name if ckpt else 'the start of the stage'} instead", flush=True)
         for _, path, complete in checkpoints(out_dir):
             if not complete:
                 shutil.rmtree(path, ignore_errors=True)  # a save cut short: never resumed from, never kept

@@ -4,6 +4,7 @@ truncation, and the GRPO prompt stream's state surviving a save/restore."""
 from __future__ import annotations
 
 import json
+import struct
 from types import SimpleNamespace
 
 from fctrain.trainers.checkpointing import (
@@ -17,11 +18,13 @@ from fctrain.trainers.checkpointing import (
 )
 from fctrain.trainers.dynamic_filter import PromptStream
 
+EMPTY_SAFETENSORS = struct.pack("<Q", 2) + b"{}"  # a whole file holding no tensors
+
 
 def make(out, step, complete):
     d = out / f"checkpoint-{step}"
     d.mkdir(parents=True)
-    (d / "model.safetensors").write_text("x")
+    (d / "model.safetensors").write_bytes(EMPTY_SAFETENSORS)
     if complete:
         (d / MARKER).write_text("{}")
     return d
@@ -40,6 +43,19 @@ def test_resume_picks_the_newest_complete_checkpoint_and_drops_partial_ones(tmp_
     assert ckpt.name == "checkpoint-10"
     assert not (out / "checkpoint-12").exists()
     assert [json.loads(x)["step"] for x in metrics.read_text().splitlines()] == list(range(1, 11))
+
+
+def test_damaged_newest_checkpoint_is_set_aside_and_resume_falls_back(tmp_path, capsys):
+    out = tmp_path / "trainer"
+    make(out, 2, True)
+    make(out, 4, True)
+    (out / "checkpoint-4" / "optimizer.pt").write_bytes(b"PK\x03\x04 cut short")  # a zip without its directory
+    ckpt = prepare_resume(out, None)
+    assert ckpt.name == "checkpoint-2"
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint-2", "checkpoint-4.damaged"]
+    said = capsys.readouterr().out
+    assert f"{out / 'checkpoint-4'} is damaged (optimizer.pt: not a complete torch file" in said
+    assert "resuming from checkpoint-2 instead" in said
 
 
 def test_nothing_to_resume_resets_metrics(tmp_path):

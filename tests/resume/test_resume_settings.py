@@ -1,5 +1,5 @@
 """A run directory describes its model: a stage is reused, or a checkpoint resumed, only under the settings that
-produced it. One tiny SFT run (2 steps, a checkpoint each step) is made once and copied for each probe."""
+produced it. Each probe works on a copy of the tiny finished run of tests/resume/conftest.py."""
 
 from __future__ import annotations
 
@@ -7,36 +7,15 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 import yaml
-
-from fctrain.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE_SFT = REPO / "recipes" / "smoke" / "sft.yaml"
-TINY = ["stages.sft.max_steps=2", "stages.sft.save_steps=1", "data.sources.0.n=16", "data.val_fraction=0.0",
-        "tracking.tensorboard=false", "resume=auto"]
 
 
-def run(run_dir: Path, *overrides: str) -> int:
-    return main(["run", str(SMOKE_SFT), f"output_dir={run_dir}", *TINY, *overrides])
-
-
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory) -> Path:
-    run_dir = tmp_path_factory.mktemp("finished") / "run"
-    assert run(run_dir) == 0
-    return run_dir
-
-
-@pytest.fixture
-def copy(finished, tmp_path) -> Path:
-    return Path(shutil.copytree(finished, tmp_path / "run"))
-
-
-def test_finished_run_with_a_changed_learning_rate_is_refused_and_config_yaml_unchanged(copy, capsys):
+def test_finished_run_with_a_changed_learning_rate_is_refused_and_config_yaml_unchanged(copy, capsys, run_tiny):
     before = {p: p.read_bytes() for p in (copy / "config.yaml", copy / "01-sft" / "outputs.json")}
-    assert run(copy, "stages.sft.learning_rate=0.5") == 2
+    assert run_tiny(copy, "stages.sft.learning_rate=0.5") == 2
     err = capsys.readouterr().err
     assert f"{copy} holds results of other settings than this recipe (01-sft: complete)" in err
     assert "stages.0.learning_rate: 0.003 -> 0.5" in err
@@ -45,25 +24,25 @@ def test_finished_run_with_a_changed_learning_rate_is_refused_and_config_yaml_un
     assert not (copy / "resume_force.jsonl").exists()
 
 
-def test_changed_batch_size_mid_stage_is_refused_naming_the_checkpoint(copy, capsys):
+def test_changed_batch_size_mid_stage_is_refused_naming_the_checkpoint(copy, capsys, run_tiny):
     (copy / "01-sft" / "outputs.json").unlink()  # as if stopped after checkpoint-2
-    assert run(copy, "stages.sft.per_device_train_batch_size=1") == 2
+    assert run_tiny(copy, "stages.sft.per_device_train_batch_size=1") == 2
     err = capsys.readouterr().err
     assert "(01-sft: checkpoint step 2)" in err
     assert "stages.0.per_device_train_batch_size: 2 -> 1" in err
 
 
-def test_settings_that_do_not_shape_results_change_freely_and_config_yaml_follows(copy, capsys):
-    assert run(copy, "tracking.logging_steps=5", "stages.sft.save_total_limit=3", "stages.sft.on_nan=skip") == 0
+def test_settings_that_do_not_shape_results_change_freely_and_config_yaml_follows(copy, capsys, run_tiny):
+    assert run_tiny(copy, "tracking.logging_steps=5", "stages.sft.save_total_limit=3", "stages.sft.on_nan=skip") == 0
     assert "stage 1 (sft): already complete, reusing its outputs" in capsys.readouterr().err
     config = yaml.safe_load((copy / "config.yaml").read_text())
     assert config["tracking"]["logging_steps"] == 5 and config["stages"][0]["on_nan"] == "skip"
 
 
-def test_resume_says_which_checkpoint_it_continues_from(copy, capsys):
+def test_resume_says_which_checkpoint_it_continues_from(copy, capsys, run_tiny):
     (copy / "01-sft" / "outputs.json").unlink()
     shutil.rmtree(copy / "01-sft" / "trainer" / "checkpoint-2")
-    assert run(copy) == 0
+    assert run_tiny(copy) == 0
     captured = capsys.readouterr()
     ckpt = copy / "01-sft" / "trainer" / "checkpoint-1"
     assert f"resume: stage 1 (sft) continues from checkpoint step 1: {ckpt}" in captured.err.replace("\n", "")
@@ -72,14 +51,14 @@ def test_resume_says_which_checkpoint_it_continues_from(copy, capsys):
     assert outputs["metrics"]["resumed_from_step"] == 1
 
 
-def test_resume_force_continues_records_the_change_and_restamps(copy, capsys):
-    assert run(copy, "stages.sft.learning_rate=0.5", "resume=force") == 0
+def test_resume_force_continues_records_the_change_and_restamps(copy, capsys, run_tiny):
+    assert run_tiny(copy, "stages.sft.learning_rate=0.5", "resume=force") == 0
     forced = [json.loads(line) for line in (copy / "resume_force.jsonl").read_text().splitlines()]
     assert forced[0]["changes"] == [{"key": "stages.0.learning_rate", "recorded": "0.003", "now": "0.5"}]
     assert forced[0]["stages"] == ["01-sft: complete"]
     assert yaml.safe_load((copy / "config.yaml").read_text())["stages"][0]["learning_rate"] == 0.5
     capsys.readouterr()
-    assert run(copy, "stages.sft.learning_rate=0.5") == 0  # the directory now records the forced settings
+    assert run_tiny(copy, "stages.sft.learning_rate=0.5") == 0  # the directory now records the forced settings
 
 
 def test_stage_hash_is_in_outputs_checkpoints_and_settings(finished):
@@ -91,14 +70,14 @@ def test_stage_hash_is_in_outputs_checkpoints_and_settings(finished):
     assert "tracking.logging_steps" not in settings["settings"] and "output_dir" not in settings["settings"]
 
 
-def test_a_directory_without_records_is_judged_by_its_config_yaml(copy, capsys):
+def test_a_directory_without_records_is_judged_by_its_config_yaml(copy, capsys, run_tiny):
     """Run directories written before the records existed: outputs.json without config_hash, no settings.json."""
     done = copy / "01-sft" / "outputs.json"
     done.write_text(json.dumps({k: v for k, v in json.loads(done.read_text()).items() if k != "config_hash"}))
     (copy / "01-sft" / "settings.json").unlink()
-    assert run(copy, "stages.sft.warmup_ratio=0.5") == 2
+    assert run_tiny(copy, "stages.sft.warmup_ratio=0.5") == 2
     assert "stages.0.warmup_ratio: 0.1 -> 0.5" in capsys.readouterr().err
-    assert run(copy) == 0
+    assert run_tiny(copy) == 0
 
 
 def test_data_is_reused_only_for_the_data_settings_it_was_made_with(tmp_path):

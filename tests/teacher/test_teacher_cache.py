@@ -196,3 +196,28 @@ def test_online_teacher_matches_cache(built, teacher, tok, samples):
 def test_k_larger_than_vocab_is_refused(tmp_path, teacher, tok, samples):
     with pytest.raises(ConfigError, match="exceeds"):
         tc.cache_teacher(teacher, tok, samples[:1], tmp_path, k=10**6, progress=False, **RENDER)
+
+
+def test_damaged_shard_or_manifest_is_named_and_a_resumed_build_redoes_it(tmp_path, teacher, tok, samples, built):
+    import shutil
+
+    from fctrain.errors import DataError, FctrainError
+
+    cache = shutil.copytree(built[0], tmp_path / "cache")
+    ids = cache / "shard-00001.ids.npy"
+    ids.write_bytes(ids.read_bytes()[:-7])  # a partial copy
+    reader = tc.TeacherCache(cache, student_tokenizer=tok)
+    sample = samples[2]  # shard 1 holds samples 2 and 3
+    input_ids, mask = encode_sample(tok, sample, **RENDER)
+    with pytest.raises(DataError, match=rf"teacher cache shard {ids} is damaged \(.*\); rebuild the cache"):
+        reader.get(sample["id"], input_ids, mask)
+
+    (cache / "manifest.json").unlink()  # an interrupted build: shards 0 and 2 are kept, the damaged 1 redone
+    summary = tc.cache_teacher(teacher, tok, samples, cache, k=K, batch_size=2, shard_size=2, progress=False,
+                               **RENDER)
+    assert summary["resumed_shards"] == 2
+    np.testing.assert_array_equal(np.load(ids), np.load(built[0] / "shard-00001.ids.npy"))
+
+    (cache / "manifest.json").write_text('{"format": "fctrain-teacher-topk", "k": ')
+    with pytest.raises(FctrainError, match=rf"{cache / 'manifest.json'} is damaged: not valid JSON"):
+        tc.TeacherCache(cache)
