@@ -1,7 +1,11 @@
 """Run a recipe: prepare data once, then each stage in order, each stage's outputs feeding the next.
 
     run_dir/data/{train,val}.jsonl   canonical samples after adapters, mixing, dedup and split
-    run_dir/01-sft/outputs.json      written last by a finished stage; `resume: auto` skips such stages
+    run_dir/01-sft/settings.json     the settings that shape the stage, written when it starts
+    run_dir/01-sft/outputs.json      written last by a finished stage; `resume: auto` skips such stages when
+                                     their settings are the recipe's (fctrain/resume_check.py, docs/resume.md)
+
+Rank 0 holds RUN_DIR/fctrain.lock for the whole run (fctrain/run_lock.py): one writer per run directory.
 
 Under torchrun every rank runs this same function: rank 0 picks the run directory and tells the others,
 writes every shared file (run files, data, outputs.json, summary.json) while they wait at a barrier, and
@@ -173,9 +177,9 @@ def _start_run(loaded: LoadedRecipe, claims: list[Claim], argv: list[str] | None
     return run_dir
 
 
-def _completed(i: int, kind: str, stage_dir: Path, resume: str) -> dict[str, Any] | None:
+def _completed(i: int, kind: str, folder: Path, resume: str) -> dict[str, Any] | None:
     """The outputs of a stage already complete in the run directory (checked by _check_resume), or None."""
-    done = stage_dir / "outputs.json"
+    done = folder / "outputs.json"
     if resume == "never" or not done.is_file():
         return None
     console.print(f"[dim]stage {i + 1} ({kind}): already complete, reusing its outputs[/]")
@@ -238,8 +242,8 @@ def run_recipe(loaded: LoadedRecipe, argv: list[str] | None = None) -> dict[str,
 
 
 def _discard_if_unstarted(claim: Claim) -> None:
-    """A run that created its directory and failed before any stage started (bad data, a refused resume) leaves
-    no stub behind: the next run of the recipe gets the same directory."""
+    """A run that created its directory and failed before any stage started (bad data, say) leaves no stub
+    behind: the next run of the recipe gets the same directory."""
     if claim.created and not any(p.is_dir() and STAGE_DIR.match(p.name) for p in claim.path.iterdir()):
         shutil.rmtree(claim.path, ignore_errors=True)
 

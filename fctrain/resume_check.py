@@ -18,9 +18,11 @@ A directory from before these records existed is judged by its config.yaml.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,11 +143,12 @@ def _inspect(plan: StagePlan) -> StagePlan:
     return plan
 
 
-def _recorded_settings(plan: StagePlan, old) -> dict[str, Any] | None:
+def _recorded_settings(plan: StagePlan, old_recipe: Callable[[], Any]) -> dict[str, Any] | None:
     """The settings the stage recorded (settings.json), else those of the run's config.yaml (older runs)."""
     path = plan.dir / SETTINGS_FILE
     if path.is_file():
         return read_json(path).get("settings")
+    old = old_recipe()
     return None if old is None else stage_settings(old, plan.index)
 
 
@@ -186,7 +189,7 @@ class ResumeCheck:
 
 def check_resume(run_dir: Path, loaded) -> ResumeCheck:
     """Every stage of `loaded` holding results in run_dir, checked against this recipe's settings."""
-    old = _old_recipe(run_dir)
+    old = functools.cache(lambda: _old_recipe(run_dir))  # read only for a stage without settings.json
     plans, mismatched, changes = [], [], {}
     for i, (kind, _) in enumerate(loaded.stages):
         settings = stage_settings(loaded, i)
@@ -197,7 +200,7 @@ def check_resume(run_dir: Path, loaded) -> ResumeCheck:
         recorded = _recorded_settings(plan, old)
         if not plan.matches(None if recorded is None else settings_hash(recorded)):
             mismatched.append(plan)
-            changes.update({k: (k, a, b) for k, a, b in _changes(recorded or {}, settings)})
+            changes.update({k: (k, a, b) for k, a, b in _changes(recorded, settings)} if recorded else {})
     return ResumeCheck(plans, mismatched, list(changes.values()))
 
 
@@ -208,8 +211,8 @@ def mismatch_message(run_dir: Path, check: ResumeCheck) -> str:
         lines.append("Settings that differ (recorded -> now):")
         lines += [f"  {key}: {_show(a)} -> {_show(b)}" for key, a, b in check.changes]
     else:
-        lines.append(f"Their recorded settings hash differs from this recipe's, but {run_dir / 'config.yaml'} "
-                     "shows no differing key (edited by hand, or written by another fctrain version).")
+        lines.append("Their recorded settings hash differs from this recipe's, but no recorded setting says how "
+                     "(records edited by hand, missing, or written by another fctrain version).")
     lines += ["Choose one:",
               "  - a new run directory: output_dir=<another path>",
               f"  - resume=never: start over in the next free directory ({run_dir.name}-2, -3 ...)",
