@@ -32,13 +32,19 @@ console = Console(stderr=True, quiet=not ranks.is_main())  # one copy of the pro
 MAIN_RANK_STAGES = frozenset({"cache_teacher", "eval"})  # one pass over the data, written to one place
 
 
-def seed_everything(seed: int) -> None:
+def seed_everything(seed: int, device: str | None = None) -> None:
+    """Seed every generator. On CPU also ask torch for deterministic kernels, so that two runs on one machine
+    (same thread count) give the same numbers; CUDA runs keep the fast kernels."""
     import numpy as np
     import torch
+
+    from fctrain.models.device import cuda_wanted
 
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+    if not cuda_wanted(device):
+        torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 def prepare_data(loaded: LoadedRecipe, run_dir: Path) -> dict[str, Any]:
@@ -124,7 +130,8 @@ def run_recipe(loaded: LoadedRecipe, argv: list[str] | None = None) -> dict[str,
     run_dir = _start_run(loaded, argv)
     console.print(f"[bold]run directory[/]: {run_dir}" +
                   (f" ({ranks.world_size()} ranks)" if ranks.is_distributed() else ""))
-    seed_everything(r.seed)
+    seed_everything(r.seed, r.device)
+    started = time.time()
 
     outputs: dict[str, Any] = ranks.main_first(lambda: prepare_data(loaded, run_dir))
     summary: dict[str, Any] = {"run_dir": str(run_dir), "stages": []}
@@ -141,6 +148,8 @@ def run_recipe(loaded: LoadedRecipe, argv: list[str] | None = None) -> dict[str,
             t0 = time.time()
             result = _run_stage(kind, cfg, ctx)
             result["seconds"] = round(time.time() - t0, 1)
+            console.print(f"[bold]stage {i + 1}/{len(loaded.stages)} ({kind})[/]: {result['seconds']:.0f} s "
+                          f"(run so far: {time.time() - started:.0f} s)")
             if ranks.is_main():
                 atomic_write_json(done, result)  # the completion marker, written last
         outputs.update({k: v for k, v in result.items() if k not in ("metrics", "seconds")})
