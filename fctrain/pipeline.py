@@ -55,13 +55,19 @@ T = TypeVar("T")
 STAGE_DIR = re.compile(r"^\d{2}-")  # NN-<stage>: a stage started in the run directory
 
 
-def seed_everything(seed: int) -> None:
+def seed_everything(seed: int, device: str | None = None) -> None:
+    """Seed every generator. On CPU also ask torch for deterministic kernels, so that two runs on one machine
+    (same thread count) give the same numbers; CUDA runs keep the fast kernels."""
     import numpy as np
     import torch
+
+    from fctrain.models.device import cuda_wanted
 
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+    if not cuda_wanted(device):
+        torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 def prepare_data(loaded: LoadedRecipe, run_dir: Path) -> dict[str, Any]:
@@ -186,7 +192,7 @@ def _completed(i: int, kind: str, folder: Path, resume: str) -> dict[str, Any] |
     return reused_outputs(kind, read_json(done, fix="resume=never (or another output_dir) starts over"))
 
 
-def _run_fresh(loaded: LoadedRecipe, i: int, cfg: Any, ctx: StageContext) -> dict[str, Any]:
+def _run_fresh(loaded: LoadedRecipe, i: int, cfg: Any, ctx: StageContext, run_started: float) -> dict[str, Any]:
     """Run stage i (continuing its checkpoint, if any); its outputs.json, the completion marker, comes last and
     records the hash of the settings that produced it, as settings.json and its checkpoints do."""
     kind, settings = loaded.stages[i][0], stage_settings(loaded, i)
@@ -197,6 +203,8 @@ def _run_fresh(loaded: LoadedRecipe, i: int, cfg: Any, ctx: StageContext) -> dic
     result = _run_stage(kind, cfg, ctx)
     result["seconds"] = round(time.time() - t0, 1)
     result["config_hash"] = ctx.config_hash
+    console.print(f"[bold]stage {i + 1}/{len(loaded.stages)} ({kind})[/]: {result['seconds']:.0f} s "
+                  f"(run so far: {time.time() - run_started:.0f} s)")
     if ranks.is_main():
         atomic_write_json(ctx.stage_dir / "outputs.json", result)
     return result
@@ -252,7 +260,8 @@ def _run(loaded: LoadedRecipe, stage_recipe: Any, run_dir: Path) -> dict[str, An
     r = loaded.recipe
     console.print(f"[bold]run directory[/]: {run_dir}" +
                   (f" ({ranks.world_size()} ranks)" if ranks.is_distributed() else ""))
-    seed_everything(r.seed)
+    seed_everything(r.seed, r.device)
+    started = time.time()
 
     outputs: dict[str, Any] = ranks.main_first(lambda: prepare_data(loaded, run_dir))
     summary: dict[str, Any] = {"run_dir": str(run_dir), "stages": []}
@@ -262,7 +271,7 @@ def _run(loaded: LoadedRecipe, stage_recipe: Any, run_dir: Path) -> dict[str, An
         if result is None:
             ctx = StageContext(run_dir=run_dir, stage_dir=folder, recipe=stage_recipe, outputs=dict(outputs),
                                seed=r.seed)
-            result = _run_fresh(loaded, i, cfg, ctx)
+            result = _run_fresh(loaded, i, cfg, ctx, started)
         outputs.update({k: v for k, v in result.items() if k not in ("metrics", "seconds", "config_hash")})
         summary["stages"].append({"type": kind, "dir": folder.name, **result})
         if ranks.is_main():

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
+import torch
 
 from fctrain.cli import main
 
@@ -17,11 +19,15 @@ def _stages(run: Path) -> dict:
 
 
 @pytest.mark.slow
-def test_smoke_ckd_rollout_cache_distill_loss_goes_down(tmp_path, monkeypatch):
+def test_smoke_ckd_rollout_cache_distill_loss_goes_down(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["run", str(SMOKE / "ckd.yaml"), f"output_dir={tmp_path / 'run'}"]) == 0
     stages = _stages(tmp_path / "run")
     assert list(stages) == ["sft_teacher", "rollout", "cache_teacher", "ckd"]
+    printed = capsys.readouterr().err
+    for i, kind in enumerate(stages, start=1):  # each stage's time as it ends, and the run's so far
+        assert re.search(rf"stage {i}/4 \({kind}\): \d+ s \(run so far: \d+ s\)", printed), kind
+    assert torch.are_deterministic_algorithms_enabled()  # a CPU run asks for deterministic kernels
     assert stages["rollout"]["metrics"]["kept"] > 0
     rollouts = Path(stages["rollout"]["rollouts_path"]).read_text().splitlines()
     assert stages["cache_teacher"]["metrics"]["n_samples"] == len(rollouts)  # the teacher's rollouts are distilled
