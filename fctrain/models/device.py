@@ -89,9 +89,33 @@ def cpu_bf16_wanted(model_cfg) -> bool:
     return True
 
 
+@contextlib.contextmanager
 def inference_autocast(model_cfg, model):
     """A context for generation and teacher passes: CPU bf16 autocast when the recipe asks for it."""
     on_cpu = next(model.parameters()).device.type == "cpu"
-    if on_cpu and cpu_bf16_wanted(model_cfg):
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    if not (on_cpu and cpu_bf16_wanted(model_cfg)):
+        yield
+        return
+    with torch.autocast("cpu", dtype=torch.bfloat16), bf16_linear_weights(model):
+        yield
+
+
+@contextlib.contextmanager
+def bf16_linear_weights(model):
+    """Every nn.Linear computes from a bf16 copy of its weight, made once, for the duration of the context.
+
+    Autocast casts a weight to bf16 at every call and caches the cast only for weights that require grad, so
+    a frozen model in generation re-casts all its weights at every new token. The copies are exactly the
+    casts autocast would make (the same rounding), so results do not change by a bit. A tied lm_head gets its
+    own copy while the input embedding keeps fp32; the original parameters are put back on exit.
+    """
+    originals = [(m, m.weight) for m in model.modules()
+                 if isinstance(m, torch.nn.Linear) and m.weight.dtype == torch.float32]
+    try:
+        with torch.no_grad():
+            for module, weight in originals:
+                module.weight = torch.nn.Parameter(weight.to(torch.bfloat16), requires_grad=False)
+        yield
+    finally:
+        for module, weight in originals:
+            module.weight = weight

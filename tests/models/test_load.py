@@ -124,6 +124,33 @@ def test_cpu_bf16_is_opt_in_autocast_over_fp32_weights(monkeypatch, tiny_qwen3):
         assert precision_flags(on)["bf16"]
 
 
+def test_cpu_bf16_inference_casts_weights_once_with_the_same_numbers(monkeypatch):
+    """inference_autocast computes every Linear from a bf16 copy made on entry: the logits and the greedy
+    tokens equal plain autocast's bit for bit, and the fp32 (tied) parameters are back on exit."""
+    from fctrain.config.schema import ModelConfig
+    from fctrain.models.device import inference_autocast
+
+    monkeypatch.setattr("fctrain.models.device.cpu_native_bf16", lambda: True)
+    model = tiny_model("qwen3", seed=3).eval()
+    model.config.tie_word_embeddings = True
+    model.tie_weights()
+    head = model.lm_head.weight
+    assert head is model.get_input_embeddings().weight
+    ids = torch.tensor([[5, 9, 2, 7, 1, 4]])
+    with torch.inference_mode():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            want_logits = model(input_ids=ids).logits
+            want_tokens = model.generate(input_ids=ids, max_new_tokens=8, do_sample=False)
+        with inference_autocast(ModelConfig(cpu_bf16=True), model):
+            assert model.lm_head.weight.dtype == torch.bfloat16
+            assert model.get_input_embeddings().weight.dtype == torch.float32  # embeddings keep fp32
+            got_logits = model(input_ids=ids).logits
+            got_tokens = model.generate(input_ids=ids, max_new_tokens=8, do_sample=False)
+    assert torch.equal(got_logits, want_logits) and torch.equal(got_tokens, want_tokens)
+    assert model.lm_head.weight is head and model.get_input_embeddings().weight is head
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
 def test_attention_policy():
     assert pick_attn_implementation("auto", on_cuda=False, dtype=torch.float32) == "sdpa"
     assert pick_attn_implementation("eager", on_cuda=False, dtype=torch.float32) == "eager"
