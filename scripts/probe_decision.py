@@ -1,6 +1,6 @@
 """The call-or-decline decision at an answer's first token, per prompt: P(call) = P(c) / (P(c) + P(d)), where c
 opens "<tool_call>" and d opens fctrain's no-tool reply. Greedy decoding calls where P(call) > 0.5, so this shows
-whether a model separates call prompts from decline prompts or only carries a prior (docs/benchmarks.md, "Demo").
+whether a model separates call prompts from decline prompts or only carries a prior (docs/experiments/demo-small.md).
 
     .venv/bin/python scripts/probe_decision.py MODEL --samples RUN/data/train.jsonl --cpu-bf16   # training prompts
     .venv/bin/python scripts/probe_decision.py MODEL --offset 5 --limit 6             # BFCL dev slice

@@ -9,7 +9,7 @@ collapses. `decision_weight` w adds w * (mean loss over the answers' first token
 
 w = 0 is the plain token mean (and the exact code path of the trainer underneath).
 
-Measured caveat (SmolLM2-135M, a few dozen CPU steps; docs/benchmarks.md, "demo"): the first token then
+Measured caveat (SmolLM2-135M, a few dozen CPU steps; docs/experiments/demo-small.md): the first token then
 weighs about w * len(answer) ordinary tokens, and the push spreads beyond the first position: at w = 3 the
 openers leak into the answers ("\n<tool_call>" where "\n</tool_call>" belongs, "None\nNone\n..."), and a
 student distilled from such a teacher inherits the leak. Keep w around 1 with few steps, or use more data.

@@ -39,6 +39,8 @@ def test_demo_recipes_validate_and_run_the_whole_curriculum(budget):
     loaded = load_recipe(demo_recipe(budget))
     kinds = [k for k, _ in loaded.stages]
     assert kinds[0] == "eval" and kinds[-1] == "eval"
-    assert {"sft_teacher", "rollout", "cache_teacher", "ckd", "grpo"} <= set(kinds)
+    # GRPO's measured part in the small demo was nil (docs/experiments/demo-small.md): that budget leaves it out.
+    assert {"sft_teacher", "rollout", "cache_teacher", "ckd"} | ({"grpo"} if budget != "small" else set()) \
+        <= set(kinds)
     first, last = loaded.stages[0][1], loaded.stages[-1][1]
-    assert first.categories == last.categories and first.limit == last.limit  # the same held-out questions
+    assert (first.categories, first.offset, first.limit) == (last.categories, last.offset, last.limit)  # same questions
