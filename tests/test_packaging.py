@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
 import importlib.util
 import os
@@ -100,3 +101,17 @@ def test_recipe_reference_is_up_to_date():
     result = subprocess.run([sys.executable, str(REPO / "scripts" / "gen_recipe_docs.py"), "--check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_no_library_module_imports_the_test_helpers():
+    """fctrain.testing is for tests: library code builds the tiny models from fctrain.models.tiny."""
+    offenders = []
+    for path in sorted((REPO / "fctrain").rglob("*.py")):
+        if path.name == "testing.py" and path.parent.name == "fctrain":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n == "fctrain.testing" or n.startswith("fctrain.testing.") for n in names):
+                offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert offenders == [], f"library modules importing fctrain.testing: {offenders}"

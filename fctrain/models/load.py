@@ -109,7 +109,7 @@ def load_model_and_tokenizer(model: Any, *, dtype: str | torch.dtype | None = No
         # bitsandbytes quantises while loading from files: write the (deterministic) tiny model out once.
         lm, tok = _from_pretrained(str(_tiny_folder(TINY_ALIASES[name.lower()])), opts, torch_dtype, attn, quant_config)
     elif name.lower() in TINY_ALIASES:
-        from fctrain.testing import tiny_model, tiny_tokenizer
+        from fctrain.models.tiny import tiny_model, tiny_tokenizer
 
         lm, tok = tiny_model(TINY_ALIASES[name.lower()], dtype=torch_dtype, attn_implementation=attn), tiny_tokenizer()
     else:
@@ -145,7 +145,7 @@ def _tiny_folder(arch: str):
 
     import transformers
 
-    from fctrain.testing import atomic_write_dir, cache_root, save_tiny_model, tiny_config
+    from fctrain.models.tiny import atomic_write_dir, cache_root, save_tiny_model, tiny_config
 
     key = hashlib.sha256((tiny_config(arch).to_json_string() + transformers.__version__).encode()).hexdigest()[:12]
     return atomic_write_dir(cache_root() / f"tiny-{arch}-{key}", lambda out: save_tiny_model(out, arch))
@@ -184,7 +184,7 @@ def load_tokenizer(model: Any):
     opts = _options(model, {})
     name = opts["name_or_path"]
     if name.lower() in TINY_ALIASES:
-        from fctrain.testing import tiny_tokenizer
+        from fctrain.models.tiny import tiny_tokenizer
 
         return tiny_tokenizer()
     from transformers import AutoTokenizer
