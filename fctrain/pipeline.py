@@ -34,6 +34,7 @@ from fctrain.distributed import ranks
 from fctrain.errors import DataError, FctrainError
 from fctrain.resume_check import (
     FORCE_LOG,
+    START_OVER,
     ResumeMismatch,
     check_resume,
     data_settings,
@@ -189,7 +190,7 @@ def _completed(i: int, kind: str, folder: Path, resume: str) -> dict[str, Any] |
     if resume == "never" or not done.is_file():
         return None
     console.print(f"[dim]stage {i + 1} ({kind}): already complete, reusing its outputs[/]")
-    return reused_outputs(kind, read_json(done, fix="resume=never (or another output_dir) starts over"))
+    return reused_outputs(kind, read_json(done, fix=START_OVER))
 
 
 def _run_fresh(loaded: LoadedRecipe, i: int, cfg: Any, ctx: StageContext, run_started: float) -> dict[str, Any]:

@@ -42,6 +42,7 @@ FREE_KEYS_BY_STAGE = {"cache_teacher": frozenset({"cache_dir", "overwrite"})}  #
 PARTIAL_WORK_STAGES = frozenset({"rollout", "cache_teacher"})
 SETTINGS_FILE = "settings.json"
 FORCE_LOG = "resume_force.jsonl"
+START_OVER = "resume=never (or another output_dir) starts over"  # the way out of a run directory that cannot go on
 TRAINER_DIR = "trainer"  # where training stages keep checkpoint-N/ (fctrain.trainers.common_training_args)
 
 
@@ -124,7 +125,7 @@ def _inspect(plan: StagePlan) -> StagePlan:
     """Which results the stage folder holds, and the settings hash each of them recorded."""
     from fctrain.trainers.checkpointing import MARKER, newest_intact_checkpoint
 
-    d, fix = plan.dir, "resume=never (or another output_dir) starts over"
+    d, fix = plan.dir, START_OVER
     if (d / "outputs.json").is_file():
         plan.holds, outputs = "complete", read_json(d / "outputs.json", fix)
         _check_outputs(d / "outputs.json", outputs)
@@ -162,8 +163,7 @@ def _old_recipe(run_dir: Path):
     try:
         return parse_recipe(read_yaml(path), str(path))
     except FctrainError as e:
-        raise FctrainError(f"cannot tell what produced {run_dir}: {e}; resume=never (or another output_dir) "
-                           "starts over") from None
+        raise FctrainError(f"cannot tell what produced {run_dir}: {e}; {START_OVER}") from None
 
 
 _NOT_SET = object()  # a key one side of a comparison does not have

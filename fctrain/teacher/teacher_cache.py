@@ -384,8 +384,8 @@ def cache_teacher(teacher_model, tokenizer, samples: Iterable[dict], out_dir: st
                   f"{found['bytes_per_token']:.0f} B/token)", file=sys.stderr)
             return _summary(out, found, reused=True)
         _refuse_or_wipe(out, found, spec, overwrite, "complete teacher cache")
-    elif build_path.is_file() and not _same_build(read_json(build_path, _REBUILD), spec):
-        _refuse_or_wipe(out, read_json(build_path), spec, overwrite, "partial teacher cache")
+    elif build_path.is_file() and not _same_build(partial := read_json(build_path, _REBUILD), spec):
+        _refuse_or_wipe(out, partial, spec, overwrite, "partial teacher cache")
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob(".*.tmp"):  # a temp file left by an interrupted write
         stale.unlink()
