@@ -69,6 +69,9 @@ def seed_everything(seed: int, device: str | None = None) -> None:
     torch.manual_seed(seed)
     if not cuda_wanted(device):
         torch.use_deterministic_algorithms(True, warn_only=True)
+        # Deterministic mode also fills every new tensor with NaN to expose reads of uninitialised memory; that
+        # changes no result and cost ~10% of a CPU training step (fill_empty_deterministic_ in a profile).
+        torch.utils.deterministic.fill_uninitialized_memory = False
 
 
 def prepare_data(loaded: LoadedRecipe, run_dir: Path) -> dict[str, Any]:
