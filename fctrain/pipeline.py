@@ -249,6 +249,9 @@ def run_recipe(loaded: LoadedRecipe, argv: list[str] | None = None) -> dict[str,
             _discard_if_unstarted(claim)
         raise
     finally:
+        from fctrain.models.frozen_block_cache import release_shared_features
+
+        release_shared_features()  # the features shared by this run's stages
         for claim in claims:
             claim.lock.release()
 

@@ -14,6 +14,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def _no_frozen_features_across_tests():
+    """Frozen-block features are shared per process (fctrain/models/frozen_block_cache.py); a test starts
+    with none, as a run does."""
+    from fctrain.models.frozen_block_cache import release_shared_features
+
+    release_shared_features()
+    yield
+    release_shared_features()
+
+
 @pytest.fixture(scope="session")
 def tiny_tok():
     from fctrain.testing import tiny_tokenizer

@@ -109,7 +109,9 @@ class ModelConfig:
     cache_frozen_blocks: bool = opt(
         False, "With trainable_layers: compute the frozen blocks' output once per sequence and reuse it at every "
         "later epoch, so those steps run only the trainable blocks (exact for right-padded and packed batches; "
-        "fctrain/models/frozen_block_cache.py). Costs ~hidden_size x 4 bytes of memory per token.")
+        "fctrain/models/frozen_block_cache.py). Later stages whose frozen part has the same weights (the teacher "
+        "cache, CKD of a student with the teacher's base) reuse the features. Costs ~hidden_size x 4 bytes of "
+        "memory per token.")
     quantization: Literal["none", "4bit"] = opt(
         "none", "4bit = bitsandbytes NF4 with double quantisation (QLoRA; the trained model needs `lora`).")
 

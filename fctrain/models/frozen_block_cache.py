@@ -12,11 +12,20 @@ tokens, so its features do not depend on the batch it came in: they are cached p
 computed as a right-padded batch of the samples not seen yet. Pad positions get zeros (they carry no label,
 and no real token attends to them). Anything else (left padding, other position_ids, a KV cache,
 `inputs_embeds` given) runs the model's own forward, uncached.
+
+The features are kept in one store per frozen part, shared by every stage of the process whose frozen part
+is the same function: the same weights below the same block (a SHA-256 of their bytes) under the same
+autocast. STAR's curriculum loads that part three times (teacher SFT, teacher cache, CKD of a student with
+the same base), so the cache stage reuses the teacher SFT's features wherever a rollout equals its reference,
+and CKD's first epoch reuses the cache stage's. A feature computed in another batch may differ from a fresh
+one in the last bits (other padding, other kernel blocking); two runs of one recipe still match, since they
+share the same way. A resumed run starts with an empty store.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import types
 
 import torch
@@ -76,13 +85,54 @@ def _segments(input_ids, attention_mask, position_ids) -> Segments | None:
     return _packed_segments(position_ids, width)
 
 
+class FeatureStore:
+    """The frozen blocks' output per sequence (keyed by its token ids), up to `max_bytes` in all."""
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES):
+        self.features: dict[bytes, torch.Tensor] = {}
+        self.bytes, self.max_bytes = 0, max_bytes
+
+    def put(self, key: bytes, feats: torch.Tensor) -> None:
+        size = feats.numel() * feats.element_size()
+        if self.bytes + size <= self.max_bytes:
+            self.features[key] = feats.clone()  # not a view that keeps the whole batch alive
+            self.bytes += size
+
+
+_SHARED_STORES: dict[tuple[str, str], FeatureStore] = {}  # (frozen part's digest, device:autocast) -> store
+
+
+def shared_store(digest: str, where: str, max_bytes: int = DEFAULT_MAX_BYTES) -> FeatureStore:
+    return _SHARED_STORES.setdefault((digest, where), FeatureStore(max_bytes))
+
+
+def release_shared_features() -> None:
+    """Drop every stage's features (the pipeline calls this when a run ends)."""
+    _SHARED_STORES.clear()
+
+
+def frozen_part_digest(decoder: nn.Module, n_frozen: int) -> str:
+    """SHA-256 of the embeddings and the bottom `n_frozen` blocks: names, dtypes, shapes and bytes."""
+    digest = hashlib.sha256(f"{type(decoder).__name__}:{n_frozen}".encode())
+    for module in [decoder.get_input_embeddings(), *decoder.layers[:n_frozen]]:
+        for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
+            t = tensor.detach().contiguous().cpu()
+            digest.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
+            digest.update(memoryview(t.view(torch.uint8).numpy()))
+    return digest.hexdigest()
+
+
+def _device_and_autocast(device: torch.device) -> str:
+    autocast = torch.get_autocast_dtype(device.type) if torch.is_autocast_enabled(device.type) else "off"
+    return f"{device.type}:{autocast}"
+
+
 class FrozenBlockCache:
     """Installed on a model's decoder by `install_frozen_block_cache`; `stats` counts hits, misses and uncached calls."""
 
     def __init__(self, decoder: nn.Module, n_frozen: int, max_bytes: int = DEFAULT_MAX_BYTES):
         self.decoder, self.n_frozen, self.max_bytes = decoder, n_frozen, max_bytes
-        self.features: dict[bytes, torch.Tensor] = {}
-        self.bytes = 0
+        self.digest = frozen_part_digest(decoder, n_frozen)
         self.stats = {"hits": 0, "misses": 0, "uncached_calls": 0}
         self._forward = decoder.forward  # the model's own (bound) forward
 
@@ -110,17 +160,12 @@ class FrozenBlockCache:
             hidden = self._forward(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
         return [hidden[i, : len(x)] for i, x in enumerate(samples)]
 
-    def _store(self, key: bytes, feats: torch.Tensor) -> None:
-        size = feats.numel() * feats.element_size()
-        if self.bytes + size <= self.max_bytes:
-            self.features[key] = feats.clone()  # not a view that keeps the whole batch alive
-            self.bytes += size
-
     def _inputs_embeds(self, input_ids: torch.Tensor, segments: Segments) -> torch.Tensor:
         where = [(b, a, n) for b, row in enumerate(segments) for a, n in row]
         samples = [input_ids[b, a: a + n] for b, a, n in where]
         keys = [self._key(x) for x in samples]
-        missing = list(dict.fromkeys(k for k in keys if k not in self.features))  # a repeated sample once
+        store = shared_store(self.digest, _device_and_autocast(input_ids.device), self.max_bytes)
+        missing = list(dict.fromkeys(k for k in keys if k not in store.features))  # a repeated sample once
         self.stats["misses"] += len(missing)
         self.stats["hits"] += len(keys) - len(missing)
         fresh = {}
@@ -128,10 +173,10 @@ class FrozenBlockCache:
             first = {k: x for k, x in zip(keys, samples)}
             fresh = dict(zip(missing, self._compute([first[k] for k in missing])))
             for k, feats in fresh.items():
-                self._store(k, feats)
+                store.put(k, feats)
         out = None
         for (b, a, n), k in zip(where, keys):
-            feats = fresh[k] if k in fresh else self.features[k]
+            feats = fresh[k] if k in fresh else store.features[k]
             if out is None:
                 out = feats.new_zeros(*input_ids.shape, feats.shape[-1])
             out[b, a: a + n] = feats

@@ -292,12 +292,25 @@ def run_rollout(ctx, cfg: RolloutStageConfig) -> dict:
     return {"rollouts_path": result["data_path"], "metrics": metrics}
 
 
+def _share_frozen_features(model, model_cfg) -> None:
+    """With `cache_frozen_blocks`, the teacher pass reads and adds to the frozen-block features of the process
+    (fctrain/models/frozen_block_cache.py): those of the teacher SFT where a rollout is the reference, and
+    CKD of a student with the same base then starts from these."""
+    if model_cfg.cache_frozen_blocks and model_cfg.trainable_layers:
+        from fctrain.models.frozen_block_cache import install_frozen_block_cache
+
+        model.requires_grad_(False)
+        install_frozen_block_cache(model, model_cfg.trainable_layers)
+
+
 def run_cache_teacher(ctx, cfg: CacheTeacherStageConfig) -> dict:
     """One teacher pass over the training targets -> cache_dir of top-k rows."""
     from fctrain.teacher.teacher_cache import cache_teacher
+    from fctrain.trainers.common import frozen_block_cache_metrics
 
     samples = _data(ctx, cfg.max_samples, rollouts=True)
     model, tokenizer = _load_teacher(ctx)
+    _share_frozen_features(model, _teacher_cfg(ctx))
     out = Path(cfg.cache_dir) if cfg.cache_dir else ctx.stage_dir / "teacher_cache"
     name = ctx.outputs.get("teacher_path") or _teacher_cfg(ctx).name_or_path
     with inference_autocast(_teacher_cfg(ctx), model):
@@ -305,7 +318,8 @@ def run_cache_teacher(ctx, cfg: CacheTeacherStageConfig) -> dict:
                                 shard_size=cfg.shard_size, teacher_name=str(name), overwrite=cfg.overwrite,
                                 **_render_settings(ctx, cfg.max_target_tokens))
     keys = ("n_samples", "n_tokens", "bytes_per_token", "reused")
-    return {"cache_dir": summary["cache_dir"], "metrics": {k: summary[k] for k in keys}}
+    metrics = {**{k: summary[k] for k in keys}, **frozen_block_cache_metrics(model)}
+    return {"cache_dir": summary["cache_dir"], "metrics": metrics}
 
 
 def run_ckd(ctx, cfg: CKDStageConfig) -> dict:

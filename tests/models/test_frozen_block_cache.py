@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from fctrain.errors import ConfigError
-from fctrain.models.frozen_block_cache import install_frozen_block_cache
+from fctrain.models.frozen_block_cache import _SHARED_STORES, install_frozen_block_cache
 from fctrain.testing import tiny_model
 from fctrain.trainers.common import freeze_below_top_layers
 
@@ -56,7 +56,7 @@ def test_cached_forward_matches_the_model_across_epochs_and_paddings(arch):
         for name in want_grads:
             torch.testing.assert_close(got_grads[name], want_grads[name], rtol=1e-4, atol=1e-6)
     assert cache.stats == {"hits": 4, "misses": 3, "uncached_calls": 0}
-    assert len(cache.features) == 3
+    assert [len(store.features) for store in _SHARED_STORES.values()] == [3]
 
 
 def test_left_padding_and_kv_cache_run_uncached():
@@ -102,3 +102,42 @@ def test_packed_rows_match_the_model_and_share_the_cache_with_padded_ones():
     torch.testing.assert_close(grads[1][0], grads[0][0], rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(grads[1][1], grads[0][1], rtol=1e-4, atol=1e-6)
     assert cache.stats == {"hits": 2, "misses": 2, "uncached_calls": 0}
+
+
+def test_a_second_model_with_the_same_frozen_part_reuses_the_features():
+    """Teacher SFT -> teacher cache -> CKD of a student with the same base: one store, computed once."""
+    ref, first, first_cache = _pair("qwen3")
+    second = tiny_model("qwen3", seed=3, num_layers=3).train()
+    with torch.no_grad():  # the trained top block differs; the frozen part does not
+        second.model.layers[2].mlp.up_proj.weight.add_(0.5)
+    freeze_below_top_layers(second, 1)
+    second_cache = install_frozen_block_cache(second, 1)
+    ids, mask = _batch([[7, 8, 9, 10], [11, 12]], 4)
+    _loss_and_grads(first, ids, mask)
+    got_logits, got_grads = _loss_and_grads(second, ids, mask)
+    assert second_cache.digest == first_cache.digest
+    assert second_cache.stats == {"hits": 2, "misses": 0, "uncached_calls": 0}
+    with torch.no_grad():
+        ref.model.layers[2].mlp.up_proj.weight.add_(0.5)
+    want_logits, want_grads = _loss_and_grads(ref, ids, mask)
+    torch.testing.assert_close(got_logits, want_logits, rtol=1e-5, atol=1e-5)
+    for name in want_grads:
+        torch.testing.assert_close(got_grads[name], want_grads[name], rtol=1e-4, atol=1e-6)
+
+
+def test_another_frozen_part_or_autocast_gets_its_own_features():
+    _, first, first_cache = _pair("qwen3")
+    other = tiny_model("qwen3", seed=3, num_layers=3).train()
+    with torch.no_grad():
+        other.model.layers[0].mlp.up_proj.weight.add_(0.5)  # a frozen block differs
+    freeze_below_top_layers(other, 1)
+    other_cache = install_frozen_block_cache(other, 1)
+    assert other_cache.digest != first_cache.digest
+    ids, mask = _batch([[7, 8, 9, 10]], 4)
+    _loss_and_grads(first, ids, mask)
+    _loss_and_grads(other, ids, mask)
+    assert other_cache.stats["misses"] == 1 and other_cache.stats["hits"] == 0
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        _loss_and_grads(first, ids, mask)  # bf16 features are another function of the tokens
+    assert first_cache.stats == {"hits": 0, "misses": 2, "uncached_calls": 0}
+    assert len(_SHARED_STORES) == 3

@@ -56,3 +56,20 @@ def test_ckd_stage_uses_the_cache_and_learns(tmp_path, monkeypatch):
     metrics = ckd["metrics"]
     assert metrics["frozen_cache_hits"] > 0 and metrics["frozen_cache_uncached_calls"] == 0, metrics
     assert metrics["loss_last"] < metrics["loss_first"], metrics
+
+
+@pytest.mark.slow
+def test_curriculum_stages_share_the_frozen_features(tmp_path, monkeypatch):
+    """Teacher and student on one base: the cache stage reuses the teacher SFT's features where a rollout is
+    the reference, and CKD computes none of its own."""
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    same_base = ["model.name_or_path=tiny-qwen3"]
+    for section in ("model", "teacher"):
+        same_base += [f"{section}.trainable_layers=1", f"{section}.cache_frozen_blocks=true"]
+    assert main(["run", str(SMOKE / "ckd.yaml"), f"output_dir={run}", *same_base]) == 0
+    stages = {s["type"]: s["metrics"] for s in json.loads((run / "summary.json").read_text())["stages"]}
+    assert stages["rollout"]["reference_fallback"] > 0  # a tiny random teacher: references stand in
+    assert stages["cache_teacher"]["frozen_cache_hits"] > 0, stages["cache_teacher"]
+    assert stages["ckd"]["frozen_cache_misses"] == 0 and stages["ckd"]["frozen_cache_hits"] > 0, stages["ckd"]
+    assert stages["ckd"]["loss_last"] < stages["ckd"]["loss_first"]
