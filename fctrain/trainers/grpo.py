@@ -48,6 +48,14 @@ class DynamicFilterConfig:
         4, "Extra rollout rounds per batch to refill it; after that the batch is padded with the rejected "
         "groups of largest reward spread (all-equal groups have zero advantage).", NON_NEGATIVE)
 
+    def __post_init__(self):
+        from fctrain.config.typed_dict import check_fields
+        from fctrain.errors import FieldError
+
+        check_fields(self)
+        if self.enabled and self.lo >= self.hi:  # no mean score is above lo and below hi: every group rejected
+            raise FieldError("hi", f"> lo ({self.lo}), or enabled: false", self.hi)
+
 
 @dataclass
 class GRPOStageConfig:

@@ -68,6 +68,7 @@ VALIDATE_PROBES = [  # (recipe, override, key named in the error)
     ("sft", "data.sources.0.format=bogus", "data.sources.0.format"),
     ("ckd", "stages.ckd.kl_type=fkk", "stages.3.kl_type"),
     ("ckd", "stages.ckd.loss_impl=tritn", "stages.3.loss_impl"),
+    ("grpo", "stages.grpo.filter.lo=0.9 stages.grpo.filter.hi=0.1", "stages.0.filter.hi"),
 ]
 
 
@@ -81,10 +82,10 @@ def test_validate_rejects_values_that_would_fail_at_run_time_fast_and_without_a_
         "import contextlib, io, json, sys, time\n"
         "from fctrain.cli import main\n"
         "out = []\n"
-        "for recipe, override in json.loads(sys.argv[1]):\n"
+        "for recipe, overrides in json.loads(sys.argv[1]):\n"
         "    err, t0 = io.StringIO(), time.perf_counter()\n"
         "    with contextlib.redirect_stderr(err):\n"
-        "        rc = main(['validate', recipe, override])\n"
+        "        rc = main(['validate', recipe, *overrides.split()])\n"
         "    out.append([rc, err.getvalue(), time.perf_counter() - t0])\n"
         "print(json.dumps({'runs': out, 'transformers': 'transformers' in sys.modules}))\n"
     )
@@ -93,7 +94,7 @@ def test_validate_rejects_values_that_would_fail_at_run_time_fast_and_without_a_
                           text=True, timeout=120, check=True)
     result = json.loads(done.stdout.splitlines()[-1])
     for (recipe, override), (_, _, key), (rc, err, seconds) in zip(probes, VALIDATE_PROBES, result["runs"]):
-        value = override.split("=", 1)[1]
+        value = override.split()[-1].split("=", 1)[1]
         assert rc == 2, (override, err)
         assert err.startswith(f"fctrain: error: {recipe}: '{key}' must be ") and value in err, err
         assert "Traceback" not in err and seconds < 10, (override, seconds)

@@ -214,6 +214,7 @@ def test_schema_is_documented():
         ({"type": "grpo", "num_generations": 1}, r"'stages.0.num_generations' must be >= 2, got 1"),
         ({"type": "grpo", "adam_betas": [0.9, 1.5]}, r"'stages.0.adam_betas' must be in \[0, 1\)"),
         ({"type": "grpo", "train_batch_size": 100}, r"'stages.0': grpo: train_batch_size \(100\) must be a multiple"),
+        ({"type": "grpo", "filter": {"lo": 0.9, "hi": 0.1}}, r"'stages.0.filter.hi' must be > lo \(0.9\)"),
         ({"type": "eval", "which": "student"}, r"'stages.0.which' must be one of \['model', 'teacher'\]"),
         ({"type": "eval", "categories": ["simple_pyton"]}, r"'stages.0.categories' must be BFCL categories"),
         ({"type": "eval", "limit": 0}, r"'stages.0.limit' must be >= 1, got 0"),
