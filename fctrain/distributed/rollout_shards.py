@@ -58,4 +58,4 @@ def join_rollouts(shard: RolloutShard, result: dict, prompt_ids: list[str]) -> d
     kept, fallback = counts.get("kept", 0), counts.get("reference_fallback", 0)
     return {"data_path": str(shard.final_path), "prompts": sum(r["prompts"] for r in results), "kept": kept,
             "reference_fallback": fallback, "rejected": sum(counts.values()) - kept - fallback,
-            "counts": dict(counts)}
+            "teacher_forced": sum(r.get("teacher_forced", 0) for r in results), "counts": dict(counts)}

@@ -142,6 +142,13 @@ def _append(f, rows: list[dict]) -> None:
 
 # ---- generation ----
 
+def stop_token_ids(tokenizer) -> set[int]:
+    """Tokens that end a completion: eos, pad, and the end-of-turn / end-of-text markers."""
+    vocab = tokenizer.get_vocab()
+    stop_ids = {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id) if i is not None}
+    return stop_ids | {vocab[t] for t in ("<|im_end|>", "<|endoftext|>") if t in vocab}
+
+
 def hf_generate_fn(model, tokenizer, *, temperature: float, top_p: float, max_new_tokens: int) -> GenerateFn:
     """Sampling with transformers' generate: left-padded batches, n return sequences per prompt; temperature 0 is
     greedy decoding (then n > 1 repeats one completion, which the rollout dedup keeps once)."""
@@ -149,8 +156,7 @@ def hf_generate_fn(model, tokenizer, *, temperature: float, top_p: float, max_ne
 
     from fctrain.render.prompt_ids import encode_prompt
 
-    stop_ids = {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id) if i is not None}
-    stop_ids |= {tokenizer.get_vocab()[t] for t in ("<|im_end|>", "<|endoftext|>") if t in tokenizer.get_vocab()}
+    stop_ids = stop_token_ids(tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
     def generate(prompts: list[str], n: int) -> list[list[str]]:
@@ -239,6 +245,10 @@ def rollout_teacher(model, tokenizer, samples: Sequence[dict], out_path: str | o
     sequence of a batch has ended, so a batch of short answers (refusals) does not wait for a long call.
     That is scheduling only (rollouts are never compared with the dataset's answers): the finished file lists
     the samples in the prompts' order.
+
+    Greedy rollouts (temperature 0) with HF generate first try the dataset's answer as a draft in one
+    teacher-forced pass (greedy_reference.py): where greedy decoding would write exactly that answer, it is
+    the completion without generating, and "teacher_forced" counts those prompts (this call only).
     """
     import torch
     from tqdm import tqdm
@@ -249,7 +259,15 @@ def rollout_teacher(model, tokenizer, samples: Sequence[dict], out_path: str | o
     out_path.parent.mkdir(parents=True, exist_ok=True)
     done, _ = load_progress(out_path)
     todo = sorted((s for s in samples if s["id"] not in done), key=_answer_length)
-    if todo and generate_fn is None:
+    prompts = {s["id"]: render_prompt(tokenizer, s, template=template, think=think) for s in todo}
+    known: dict[str, str] = {}
+    if todo and generate_fn is None and temperature == 0 and not _vllm_usable(model):
+        from fctrain.teacher.greedy_reference import greedy_reference_completions
+
+        known = greedy_reference_completions(model, tokenizer, todo, [prompts[s["id"]] for s in todo],
+                                             template=template, think=think, stop_ids=stop_token_ids(tokenizer),
+                                             max_new_tokens=max_new_tokens, batch_size=batch_size)
+    if len(known) < len(todo) and generate_fn is None:
         torch.manual_seed(seed)
         if _vllm_usable(model):
             generate_fn = vllm_generate_fn(str(model), temperature=temperature, top_p=top_p,
@@ -257,12 +275,15 @@ def rollout_teacher(model, tokenizer, samples: Sequence[dict], out_path: str | o
         else:
             generate_fn = hf_generate_fn(model, tokenizer, temperature=temperature, top_p=top_p,
                                          max_new_tokens=max_new_tokens)
+    generated = [s for s in todo if s["id"] not in known]
+    batches = [[s for s in todo if s["id"] in known]] + \
+        [generated[b: b + batch_size] for b in range(0, len(generated), batch_size)]
     with open(out_path, "a") as samples_f, open(_done_path(out_path), "a") as done_f:
-        for b in tqdm(range(0, len(todo), batch_size), desc="teacher rollouts", unit="batch", disable=not progress):
-            batch = todo[b : b + batch_size]
-            prompts = [render_prompt(tokenizer, s, template=template, think=think) for s in batch]
-            completions = generate_fn(prompts, n)
-            for sample, prompt, texts in zip(batch, prompts, completions):
+        for i, batch in enumerate(tqdm(batches, desc="teacher rollouts", unit="batch", disable=not progress)):
+            texts_of = [[known[s["id"]]] * n for s in batch] if i == 0 else \
+                generate_fn([prompts[s["id"]] for s in batch], n) if batch else []
+            for sample, texts in zip(batch, texts_of):
+                prompt = prompts[sample["id"]]
                 # A generation prompt that already opens <think> means completions start inside it.
                 prefix = "<think>\n" if think and prompt.rstrip(" ").endswith("<think>\n") else ""
                 kept, counts = rollouts_of(sample, texts, think=think, prefix=prefix)
@@ -281,4 +302,5 @@ def rollout_teacher(model, tokenizer, samples: Sequence[dict], out_path: str | o
     kept = counts.get("kept", 0)
     fallback = counts.get("reference_fallback", 0)
     return {"data_path": str(out_path), "prompts": len(done), "kept": kept, "reference_fallback": fallback,
+            "teacher_forced": len(known),
             "rejected": sum(counts.values()) - kept - fallback, "counts": dict(counts)}

@@ -272,12 +272,15 @@ def run_rollout(ctx, cfg: RolloutStageConfig) -> dict:
     """Teacher rollouts over the training prompts -> rollouts_path of the kept samples (for cache and CKD)."""
     from fctrain.distributed.rollout_shards import join_rollouts, shard_rollouts
     from fctrain.teacher.rollouts import rollout_teacher
+    from fctrain.trainers.common import frozen_block_cache_metrics
 
     samples = _data(ctx, cfg.max_prompts, rollouts=False)
     shard = shard_rollouts(samples, ctx.stage_dir / "rollouts.jsonl")  # torchrun: this rank's prompts
     model, tokenizer = _vllm_teacher(ctx, cfg) or _load_teacher(ctx)  # a path string means vLLM
     think = ctx.recipe.template.think if cfg.think is None else cfg.think
     on_hf = not isinstance(model, str)
+    if on_hf:
+        _share_frozen_features(model, _teacher_cfg(ctx))  # the greedy check's forced pass reuses the SFT's
     with inference_autocast(_teacher_cfg(ctx), model) if on_hf else contextlib.nullcontext():
         result = rollout_teacher(model, tokenizer, shard.samples, shard.part_path, n=cfg.n,
                                  temperature=cfg.temperature, top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens,
@@ -288,7 +291,9 @@ def run_rollout(ctx, cfg: RolloutStageConfig) -> dict:
         raise ConfigError(f"rollout stage: no valid rollout among {result['prompts']} prompts "
                           f"(rejections: {result['counts']}); a stronger teacher, more samples (n) or "
                           "fallback_to_reference: true for smoke runs")
-    metrics = {k: result[k] for k in ("prompts", "kept", "rejected", "reference_fallback")}
+    metrics = {k: result[k] for k in ("prompts", "kept", "rejected", "reference_fallback", "teacher_forced")}
+    if on_hf:
+        metrics.update(frozen_block_cache_metrics(model))
     return {"rollouts_path": result["data_path"], "metrics": metrics}
 
 
