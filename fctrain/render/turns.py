@@ -147,6 +147,9 @@ def render_turns(tokenizer, sample: dict, *, template: str = "qwen3", think: boo
         raise ConfigError(f"train_on must be 'all_assistant' or 'last_assistant', got {train_on!r}")
     where = sample_name(sample)
     ctx = Context(tokenizer, resolve_format(tokenizer, template), to_chat_tools(sample.get("tools")), think, where)
+    if think and ctx.fmt.family is not None and not ctx.fmt.family.reasoning:
+        raise ConfigError(f"template {ctx.fmt.label} renders no reasoning, so template.think=true would train "
+                          "answers without it; set think: false or use a family with reasoning")
     if ctx.tools and not handles_tools(ctx.fmt.text):
         raise ConfigError(f"{where}: template {ctx.fmt.label} does not render tools/tool_calls, so the sample's tool "
                           "definitions and calls would be dropped; name a family that renders them")
