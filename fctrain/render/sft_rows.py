@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fctrain.errors import ConfigError, MaskError
+from fctrain.errors import ConfigError, MaskError, UnrenderableSampleError
 from fctrain.render.turns import TrainOn, render_turns
 
 
@@ -34,9 +34,9 @@ class SftRows:
 def build_sft_rows(tokenizer, samples: list[dict], *, template: str = "qwen3", think: bool = False,
                    max_length: int | None = None, train_on: TrainOn = "all_assistant",
                    on_truncated: Literal["error", "skip"] = "skip") -> SftRows:
-    """Render every sample. A sample whose assistant tokens all lie beyond max_length is skipped and counted
-    (on_truncated="skip") or raises MaskError ("error"); any other MaskError (e.g. a template without
-    generation markers) always raises, since it would affect every sample. A conversation the template cannot
+    """Render every sample. A sample whose assistant tokens all lie beyond max_length, or that the chat format
+    cannot express (UnrenderableSampleError), is skipped and counted (on_truncated="skip") or raises ("error");
+    any other MaskError (e.g. answers without an end-of-turn marker) always raises: it affects every sample. A conversation the template cannot
     render as one sequence gives one row per assistant turn (counted in `layouts`)."""
     if on_truncated not in ("error", "skip"):
         raise ConfigError(f"on_truncated must be 'error' or 'skip', got {on_truncated!r}")
@@ -45,6 +45,11 @@ def build_sft_rows(tokenizer, samples: list[dict], *, template: str = "qwen3", t
         try:
             turns = render_turns(tokenizer, sample, template=template, think=think, max_length=max_length,
                                  train_on=train_on)
+        except UnrenderableSampleError:
+            if on_truncated != "skip":
+                raise
+            out.skipped["the chat format cannot express it"] += 1
+            continue
         except MaskError as e:
             if on_truncated == "skip" and "cuts away every assistant token" in str(e):
                 out.skipped["all assistant tokens beyond max_length"] += 1
@@ -62,10 +67,11 @@ def build_sft_rows(tokenizer, samples: list[dict], *, template: str = "qwen3", t
 
 
 def sft_dataset(tokenizer, samples: list[dict], **kwargs):
-    """`build_sft_rows` as a datasets.Dataset ready for `SFTTrainer(train_dataset=...)` (packing or not)."""
+    """(`build_sft_rows` as a datasets.Dataset ready for `SFTTrainer(train_dataset=...)`, packing or not, and
+    its SftRows.stats(): rows, conversations kept as one sequence or split per turn, truncated, skipped)."""
     from datasets import Dataset
 
     built = build_sft_rows(tokenizer, samples, **kwargs)
     if not built.rows:
         raise MaskError(f"no trainable sample left out of {len(samples)} (skipped: {dict(built.skipped)})")
-    return Dataset.from_list(built.rows), built.skipped
+    return Dataset.from_list(built.rows), built.stats()

@@ -18,7 +18,7 @@ from typing import Literal
 
 from jinja2 import TemplateError
 
-from fctrain.errors import ConfigError, MaskError
+from fctrain.errors import ConfigError, MaskError, UnrenderableSampleError
 from fctrain.render.chat_format import ChatFormat, resolve_format
 from fctrain.render.convert import to_chat_messages, to_chat_tools
 from fctrain.render.template import handles_tools, has_generation_markers
@@ -74,7 +74,8 @@ def apply(ctx: Context, messages: list[dict], *, generation_prompt: bool) -> str
             messages, tools=ctx.tools, chat_template=ctx.fmt.text, tokenize=False,
             add_generation_prompt=generation_prompt, **ctx.fmt.render_kwargs(ctx.think))
     except TemplateError as e:  # e.g. Llama 3.2: "This model only supports single tool-calls at once!"
-        raise MaskError(f"{ctx.where}: template {ctx.fmt.label} cannot render this conversation: {e}") from e
+        raise UnrenderableSampleError(f"{ctx.where}: template {ctx.fmt.label} cannot render this conversation: "
+                                      f"{e}") from e
 
 
 def end_markers(ctx: Context) -> tuple[str, ...]:
