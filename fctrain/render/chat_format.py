@@ -49,3 +49,12 @@ def resolve_format(tokenizer, template: str) -> ChatFormat:
         return ChatFormat(str(path), text, detect_family(text))
     family = get_family(template)
     return ChatFormat(family.name, official_template(family.trl_file), family)
+
+
+def parser_family(tokenizer, template: str) -> str | None:
+    """The family whose parser reads completions rendered with `template` (None: fctrain's Hermes parser).
+
+    `model` and .jinja paths are resolved to a family by identity with the official templates, so a Llama
+    tokenizer's own template is parsed as Llama's, not as Hermes."""
+    family = resolve_format(tokenizer, template).family
+    return family.name if family is not None else None

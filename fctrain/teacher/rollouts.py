@@ -246,7 +246,9 @@ def rollout_teacher(model, tokenizer, samples: Sequence[dict], out_path: str | o
     from tqdm import tqdm
 
     from fctrain.render import render_prompt
+    from fctrain.render.chat_format import parser_family
 
+    parse_as = parser_family(tokenizer, template)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     done, _ = load_progress(out_path)
@@ -267,7 +269,7 @@ def rollout_teacher(model, tokenizer, samples: Sequence[dict], out_path: str | o
             for sample, prompt, texts in zip(batch, prompts, completions):
                 # A generation prompt that already opens <think> means completions start inside it.
                 prefix = "<think>\n" if think and prompt.rstrip(" ").endswith("<think>\n") else ""
-                kept, counts = rollouts_of(sample, texts, think=think, prefix=prefix, template=template)
+                kept, counts = rollouts_of(sample, texts, think=think, prefix=prefix, template=parse_as)
                 if not kept and fallback_to_reference:
                     kept = [{**sample, "id": f"{sample['id']}-ref", "source_id": sample["id"]}]
                     counts["reference_fallback"] += 1

@@ -143,3 +143,13 @@ def test_reasoning_with_a_family_that_has_none_is_refused():
 def test_gemma3_is_a_clear_error():
     with pytest.raises(ConfigError, match="Gemma 3's official template .* renders no tools"):
         render_turns(family_tokenizer("qwen3"), conversations("qwen3", False)[0], template="gemma3")
+
+
+def test_the_parser_follows_the_models_own_template():
+    from fctrain.render.chat_format import parser_family
+
+    assert parser_family(family_tokenizer("llama3_2"), "model") == "llama3_2"  # its own template is Llama's
+    assert parser_family(family_tokenizer("gemma4"), "gemma4") == "gemma4"
+    tiny = family_tokenizer("qwen3")
+    tiny.chat_template = official_text("qwen3").replace("You may call", "You can call")  # not an official copy
+    assert parser_family(tiny, "model") is None  # -> fctrain's Hermes parser
