@@ -147,10 +147,10 @@ class DataConfig:
 @dataclass
 class TemplateConfig:
     name: str = opt(
-        "qwen3", "The chat format trained and served: a family (qwen3, qwen2_5, llama3_1, llama3_2 or llama3, gemma4, "
-        "hermes = qwen3; see docs/formats.md), rendered with its official template as TRL ships it; model = the "
-        "tokenizer's own chat template (a model whose template does not render tools is an error, unless fallback "
-        "is set); or a path to a .jinja file."
+        "model", "The chat format trained and served: model = the tokenizer's own chat template (a model whose "
+        "template does not render tools is an error, unless fallback is set); a family (qwen3, qwen2_5, llama3_1, "
+        "llama3_2 or llama3, gemma4, hermes = qwen3; see docs/formats.md), rendered with its official template as "
+        "TRL ships it; or a path to a .jinja file."
     )
     fallback: str | None = opt(
         None, "With name: model, the family to use instead when the model's (or teacher's) own template does not "
