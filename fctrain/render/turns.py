@@ -92,14 +92,24 @@ def marked_answer(ctx: Context, messages: list[dict], full: str) -> tuple[int, i
     kwargs = {**ctx.tokenizer.special_tokens_map, **ctx.fmt.render_kwargs(ctx.think)}
     texts, spans = render_jinja_template([messages], tools=ctx.tools, chat_template=ctx.fmt.text,
                                          return_assistant_tokens_mask=True, **kwargs)
-    if texts[0] != full or not spans[0] or spans[0][-1][0] >= spans[0][-1][1]:
+    if texts[0] != full:  # same template and variables: only a template reading undeclared state differs
+        raise MaskError(f"{ctx.where}: template {ctx.fmt.label} renders differently when asked for its generation "
+                        "spans, so they cannot be mapped onto the text")
+    if not spans[0] or spans[0][-1][0] >= spans[0][-1][1]:
         raise MaskError(f"{ctx.where}: template {ctx.fmt.label}: its {{% generation %}} blocks mark nothing in the "
                         "last assistant turn (an all-zero mask); nothing would be trained")
     return spans[0][-1]
 
 
-def answer_span(ctx: Context, messages: list[dict], i: int) -> tuple[str, str]:
-    """(prompt, answer) of assistant turn i: the served prompt for messages[:i] and the text the turn adds."""
+@dataclass
+class Turn:
+    prompt: str  # the served generation prompt for the messages before the turn
+    answer: str  # what the turn adds, up to and including its end-of-turn marker
+    text: str  # the template's rendering of the conversation up to and including the turn
+
+
+def answer_span(ctx: Context, messages: list[dict], i: int) -> Turn:
+    """Assistant turn i: the served prompt for messages[:i] and the text the turn adds."""
     prompt = apply(ctx, messages[:i], generation_prompt=True)
     full = apply(ctx, messages[: i + 1], generation_prompt=False)
     if not full.startswith(prompt):
@@ -110,14 +120,14 @@ def answer_span(ctx: Context, messages: list[dict], i: int) -> tuple[str, str]:
         if start != len(prompt):
             raise MaskError(f"{ctx.where}: template {ctx.fmt.label}: the {{% generation %}} span of assistant message "
                             f"{i} starts at character {start}, not where the generation prompt ends ({len(prompt)})")
-        return prompt, full[start:end]
+        return Turn(prompt, full[start:end], full)
     answer = full[len(prompt):].rstrip()  # whitespace after the end-of-turn marker is the next message's
     markers = end_markers(ctx)
     if not answer.endswith(markers):
         raise MaskError(f"{ctx.where}: template {ctx.fmt.label}: assistant message {i} does not end with an "
                         f"end-of-turn marker ({', '.join(sorted(markers)) or 'none known'}), so the model would "
                         "never learn to stop")
-    return prompt, answer
+    return Turn(prompt, answer, full)
 
 
 def tokenize_spans(ctx: Context, text: str, spans: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
@@ -161,16 +171,15 @@ def render_turns(tokenizer, sample: dict, *, template: str = "qwen3", think: boo
     if train_on == "last_assistant":
         turns = turns[-1:]
     pieces = [answer_span(ctx, messages, i) for i in turns]
-    full = apply(ctx, messages[: turns[-1] + 1], generation_prompt=False)
-    if all(full.startswith(p + a) for p, a in pieces):
-        ids, mask = tokenize_spans(ctx, full, [(len(p), len(p) + len(a)) for p, a in pieces])
+    full = pieces[-1].text  # the conversation up to the last trained turn
+    if all(full.startswith(t.prompt + t.answer) for t in pieces):
+        ids, mask = tokenize_spans(ctx, full, [(len(t.prompt), len(t.prompt) + len(t.answer)) for t in pieces])
         rows, layout = [Rendered(ids, mask, full)], "one_sequence"
     else:
         rows, layout = [], "per_turn"
-        for i, (p, a) in zip(turns, pieces):
-            text = apply(ctx, messages[: i + 1], generation_prompt=False)
-            ids, mask = tokenize_spans(ctx, text, [(len(p), len(p) + len(a))])
-            rows.append(Rendered(ids, mask, text))
+        for t in pieces:
+            ids, mask = tokenize_spans(ctx, t.text, [(len(t.prompt), len(t.prompt) + len(t.answer))])
+            rows.append(Rendered(ids, mask, t.text))
     for row in rows:
         if not any(row.assistant_mask):
             raise MaskError(f"{where}: template {ctx.fmt.label}: an answer maps to no token (all-zero mask)")
