@@ -48,8 +48,8 @@ def model_chat_template(tokenizer) -> str | None:
 # Set on a tokenizer whose own template fctrain's loader replaced (fctrain.models.load.ensure_tool_template):
 # its chat_template then is qwen3, not the model's, so template.name=model must not take it.
 REPLACED_TEMPLATE_ATTR = "fctrain_replaced_template"
-FIX = ("use template.name=qwen3 (fctrain's tool template), or keep template.name=model and set "
-       "template.fallback=qwen3 to use qwen3 only for a model without a tool template")
+FIX = ("use template.name=qwen3 (Qwen3's tool format, or another family: docs/formats.md), or keep "
+       "template.name=model and set template.fallback=qwen3 to use qwen3 only for a model without a tool template")
 
 
 def own_template_problem(tokenizer) -> str | None:
