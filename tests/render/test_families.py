@@ -128,11 +128,15 @@ def test_answer_text_written_out_by_hand(family):
 
 
 def test_layout_follows_prefix_preservation():
-    # Qwen2.5 and Llama 3.2 render history as they render an answered turn: one sequence. Qwen3 drops the
-    # empty think blocks of earlier turns: one row per assistant turn.
-    layouts = {f: render_turns(family_tokenizer(f), conversations(f, False)[3], template=f).layout
-               for f in ("qwen2_5", "llama3_2", "qwen3")}
-    assert layouts == {"qwen2_5": "one_sequence", "llama3_2": "one_sequence", "qwen3": "per_turn"}
+    # Qwen2.5, Llama 3.2 and Gemma 4 without reasoning render history as they render an answered turn: one
+    # sequence. Qwen3 drops the empty think blocks of earlier turns, Gemma 4 earlier thoughts: one row per turn.
+    layouts = {(f, think): render_turns(family_tokenizer(f), conversations(f, think)[3], template=f,
+                                        think=think).layout
+               for f, think in (("qwen2_5", False), ("llama3_2", False), ("gemma4", False), ("gemma4", True),
+                                ("qwen3", False), ("qwen3", True))}
+    assert layouts == {("qwen2_5", False): "one_sequence", ("llama3_2", False): "one_sequence",
+                       ("gemma4", False): "one_sequence", ("gemma4", True): "per_turn",
+                       ("qwen3", False): "per_turn", ("qwen3", True): "per_turn"}
 
 
 def test_llama_parallel_calls_are_a_clear_error():
