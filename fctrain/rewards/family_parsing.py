@@ -30,10 +30,10 @@ def response_template(family: Family):
 
 def canonical_call(call) -> dict | None:
     """{"name", "arguments": dict} of a parsed call (OpenAI-wrapped or flat), or None when malformed."""
-    if not isinstance(call, dict):
+    fn = call.get("function", call) if isinstance(call, dict) else None
+    if not isinstance(fn, dict):
         return None
-    fn = call.get("function", call)
-    name, arguments = fn.get("name") if isinstance(fn, dict) else None, (fn or {}).get("arguments")
+    name, arguments = fn.get("name"), fn.get("arguments")
     if isinstance(arguments, str):
         try:
             arguments = json.loads(arguments)

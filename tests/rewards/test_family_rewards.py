@@ -40,3 +40,17 @@ def test_the_same_answer_scores_the_same_in_every_family(family):
 
 def test_naming_qwen3_or_hermes_is_the_unchanged_path():
     assert scores(HERMES, "qwen3") == scores(HERMES, "hermes") == scores(HERMES, None)
+
+
+@pytest.mark.parametrize(("family", "text", "reason"), [
+    ("llama3_2", '{"name": "get_weather", "parameters": {"city": "Oslo"}<|eot_id|>', "unparseable: ValueError"),
+    ("gemma4", '<|tool_call>call:get_weather{city:<|"|>Oslo}<tool_call|>', "unparseable: ValueError"),
+    ("llama3_2", '{"name": "get_weather", "parameters": "x"}<|eot_id|>', "bad_tool_call"),
+    ("gemma4", "<|channel>thought\nhm<channel|>hi<turn|>", "unexpected_think"),  # think off
+])
+def test_malformed_family_text_is_a_format_failure(family, text, reason):
+    from fctrain.rewards.family_parsing import parse_completion_as
+
+    parsed = parse_completion_as(text, family, think=False)
+    assert (parsed.ok, parsed.reason) == (False, reason)
+    assert similarity_rewards([text], [REFERENCE], [TOOLS], think=False, template=family)[0].reward == -1.0
