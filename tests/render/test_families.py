@@ -154,6 +154,11 @@ def test_reasoning_with_a_family_that_has_none_is_refused():
 def test_gemma3_is_a_clear_error():
     with pytest.raises(ConfigError, match="Gemma 3's official template .* renders no tools"):
         render_turns(family_tokenizer("qwen3"), conversations("qwen3", False)[0], template="gemma3")
+    # A Gemma 3 checkpoint's own template, through template.name=model, is refused the same way.
+    tok = family_tokenizer("qwen3")
+    tok.chat_template = official_text("gemma3")
+    with pytest.raises(ConfigError, match="template.name=model: .* does not render tools/tool_calls"):
+        render_turns(tok, conversations("qwen3", False)[0], template="model")
 
 
 def test_the_parser_follows_the_models_own_template():
