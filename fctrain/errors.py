@@ -17,6 +17,10 @@ class MaskError(FctrainError):
     """Rendering produced a loss mask that covers no assistant token (the silent all-zero mask)."""
 
 
+class UnrenderableSampleError(MaskError):
+    """The chat format cannot express a sample (Llama 3.2: several calls in one turn); other samples may be fine."""
+
+
 class CacheMismatchError(FctrainError):
     """A teacher cache was built for other tokens (tokenizer, template or truncation) or another vocab."""
 

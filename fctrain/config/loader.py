@@ -191,9 +191,7 @@ def check_recipe(loaded: LoadedRecipe, recipe_dir: Path) -> None:
                 m.name_or_path = str(found)
             elif not _looks_like_hub_id(m.name_or_path):
                 raise ConfigError(f"{file}: '{key}.name_or_path': no such model path or hub id: {m.name_or_path}")
-    if r.template.fallback is not None and r.template.name != "model":
-        raise ConfigError(f"{file}: 'template.fallback' applies only with template.name: model (the model's own "
-                          f"template); with template.name: {r.template.name} remove it")
+    check_template(r.template, file, recipe_dir)
     if r.deepspeed:
         from fctrain.distributed.deepspeed_configs import resolve_deepspeed
 
@@ -216,3 +214,28 @@ def check_recipe(loaded: LoadedRecipe, recipe_dir: Path) -> None:
     needs_data = {"sft", "sft_teacher", "rollout", "cache_teacher", "grpo"}
     if needs_data & set(kinds) and not r.data.sources:
         raise ConfigError(f"{file}: 'data.sources' is empty but stages {sorted(needs_data & set(kinds))} need data")
+
+
+def check_template(t, file, recipe_dir) -> None:
+    """template.name is model, a known family or an existing .jinja file (made absolute); fallback a family."""
+    from fctrain.render.chat_format import is_template_path
+    from fctrain.render.families import get_family
+
+    if t.fallback is not None and t.name != "model":
+        raise ConfigError(f"{file}: 'template.fallback' applies only with template.name: model (the model's own "
+                          f"template); with template.name: {t.name} remove it")
+    where = f"{file}: "
+    try:
+        if t.fallback is not None:
+            get_family(t.fallback)
+        if t.name == "model":
+            return
+        if is_template_path(t.name):
+            found = resolve_path(t.name, recipe_dir)
+            if found is None or not found.is_file():
+                raise ConfigError(f"template.name={t.name!r}: no such Jinja file")
+            t.name = str(found)
+            return
+        get_family(t.name)
+    except ConfigError as e:
+        raise ConfigError(where + str(e)) from e

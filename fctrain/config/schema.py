@@ -148,13 +148,16 @@ class DataConfig:
 
 @dataclass
 class TemplateConfig:
-    name: Literal["qwen3", "model"] = opt(
-        "qwen3", "qwen3 = fctrain's Qwen3/Hermes tool template; model = the tokenizer's own chat template (a model "
-        "whose template does not render tools is an error, unless fallback is set)."
+    name: str = opt(
+        "model", "The chat format trained and served: model = the tokenizer's own chat template (a model whose "
+        "template does not render tools is an error, unless fallback is set); a family (qwen3, qwen2_5, llama3_1, "
+        "llama3_2 or llama3, gemma4, hermes = qwen3; see docs/formats.md), rendered with its official template as "
+        "TRL ships it; or a path to a .jinja file."
     )
-    fallback: Literal["qwen3"] | None = opt(
-        None, "With name: model, the built-in template to use instead when the model's (or teacher's) own template "
-        "does not render tools; the run says so when it starts. None = such a model is an error.")
+    fallback: str | None = opt(
+        None, "With name: model, the family to use instead when the model's (or teacher's) own template does not "
+        "render tools (e.g. qwen3 for SmolLM2); the run says so when it starts and config.yaml records it. "
+        "None = such a model is an error.")
     think: bool = opt(False, "Render and expect a <think>...</think> block before the answer.")
     max_length: int = opt(2048, "Truncate rendered samples to this many tokens.", AT_LEAST_1)
 

@@ -26,11 +26,13 @@ from fctrain.eval.bfcl_data import BFCLQuestion, is_irrelevance, is_relevance, l
 from fctrain.eval.generate import GenerateFn, hf_generate_fn, timed_batches
 
 
-def judge(question: BFCLQuestion, completion: str, *, think: bool = False) -> dict[str, Any]:
-    """One prediction record: the completion, what the parser made of it, and BFCL's verdict."""
-    from fctrain.rewards.parsing import parse_completion
+def judge(question: BFCLQuestion, completion: str, *, think: bool = False,
+          template: str | None = None) -> dict[str, Any]:
+    """One prediction record: the completion, what the parser made of it (in `template`'s family format),
+    and BFCL's verdict."""
+    from fctrain.rewards.family_parsing import parse_completion_as
 
-    parsed = parse_completion(completion, think=think)
+    parsed = parse_completion_as(completion, template, think=think)
     calls = parsed.tool_calls if parsed.ok else []
     category = question.category
     if is_irrelevance(category):
@@ -102,7 +104,10 @@ def evaluate_bfcl(model, tokenizer, *, categories: list[str] | None = None, limi
     from fctrain.render import render_prompt
 
     questions = load_questions(categories, limit, seed, offset)
+    from fctrain.render.chat_format import parser_family
+
     prompts = [render_prompt(tokenizer, q.sample, template=template, think=think) for q in questions]
+    parse_as = parser_family(tokenizer, template)
     if generate_fn is None:
         generate_fn = hf_generate_fn(model, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens)
     t0 = time.perf_counter()
@@ -111,7 +116,7 @@ def evaluate_bfcl(model, tokenizer, *, categories: list[str] | None = None, limi
 
     predictions = []
     for question, completion, latency in zip(questions, completions, latencies):
-        record = judge(question, completion, think=think)
+        record = judge(question, completion, think=think, template=parse_as)
         record["latency_s"] = latency
         predictions.append(record)
     results = summarize(
@@ -161,20 +166,22 @@ def evaluate_heldout(model, tokenizer, samples: list[dict], *, out_dir: str | Pa
     "latency"}; writes heldout_predictions.jsonl and heldout.json into out_dir.
     """
     from fctrain.render import reference_of, render_prompt
+    from fctrain.render.chat_format import parser_family
     from fctrain.rewards import exact_match_rewards, similarity_rewards
-    from fctrain.rewards.parsing import parse_completion
+    from fctrain.rewards.family_parsing import parse_completion_as
 
     prompts = [render_prompt(tokenizer, s, template=template, think=think) for s in samples]
+    parse_as = parser_family(tokenizer, template)
     references = [reference_of(s) for s in samples]
     tools_list = [s.get("tools") or [] for s in samples]
     if generate_fn is None:
         generate_fn = hf_generate_fn(model, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens)
     completions, latencies = _run(generate_fn, prompts, batch_size, progress, "held-out")
-    similarity = similarity_rewards(completions, references, tools_list, think=think)
-    exact = exact_match_rewards(completions, references, tools_list, think=think)
+    similarity = similarity_rewards(completions, references, tools_list, think=think, template=parse_as)
+    exact = exact_match_rewards(completions, references, tools_list, think=think, template=parse_as)
     rows = []
     for sample, completion, sim, em, latency in zip(samples, completions, similarity, exact, latencies):
-        parsed = parse_completion(completion, think=think)
+        parsed = parse_completion_as(completion, parse_as, think=think)
         rows.append({"id": sample.get("id"), "completion": completion, "format_ok": parsed.ok,
                      "format_error": parsed.reason, "similarity": sim.score, "similarity_reward": sim.reward,
                      "reward_reason": sim.reason, "exact_match": em.score, "latency_s": latency})

@@ -8,6 +8,7 @@ from fctrain.render.chat import (
     render_prompt,
     split_prompt_reference,
 )
+from fctrain.render.chat_format import ChatFormat, resolve_format
 from fctrain.render.convert import assistant_text, to_chat_messages, to_chat_tools, tool_call_text
 from fctrain.render.sft_rows import SftRows, build_sft_rows, sft_dataset
 from fctrain.render.template import (
@@ -15,11 +16,12 @@ from fctrain.render.template import (
     handles_tools,
     has_generation_markers,
     load_template_text,
-    resolve_chat_template,
 )
+from fctrain.render.turns import Turns, render_turns
 
 __all__ = [
     "BUILTIN_TEMPLATES",
+    "ChatFormat",
     "Rendered",
     "SftRows",
     "assistant_text",
@@ -31,10 +33,12 @@ __all__ = [
     "reference_of",
     "render_chat",
     "render_prompt",
-    "resolve_chat_template",
+    "render_turns",
+    "resolve_format",
     "sft_dataset",
     "split_prompt_reference",
     "to_chat_messages",
     "to_chat_tools",
+    "Turns",
     "tool_call_text",
 ]

@@ -1,43 +1,22 @@
 """Render a canonical sample into token ids + assistant loss mask (training) or a prompt string (generation).
 
-Rendering goes through transformers' `apply_chat_template(..., return_assistant_tokens_mask=True)`: the
-template's `{% generation %}` blocks mark the assistant characters and transformers maps them to tokens by
-offsets. Two silent failures of that path are turned into errors here: a template without generation markers
-(transformers only warns, then returns an all-zero mask) and a mask left empty by the template or truncation.
+Both go through fctrain.render.turns: each assistant turn is trained on the served prompt for its history
+followed by its answer, and a conversation that cannot share one sequence becomes one row per turn
+(`render_turns`, used by SFT). `render_chat` is the one-sequence view for callers that need exactly one row.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from fctrain.errors import DataError, MaskError
+from fctrain.render.turns import Rendered, TrainOn, render_prompt_text, render_turns, sample_name
 
-from fctrain.errors import ConfigError, DataError, MaskError
-from fctrain.render.convert import to_chat_messages, to_chat_tools
-from fctrain.render.template import has_generation_markers, resolve_chat_template
-
-TrainOn = Literal["all_assistant", "last_assistant"]
-
-
-@dataclass
-class Rendered:
-    input_ids: list[int]
-    assistant_mask: list[int]  # 1 on tokens the loss is computed on (assistant answers incl. <|im_end|>)
-    text: str  # the full rendered text (before truncation)
-    truncated: bool = False
-
-    @property
-    def num_assistant_tokens(self) -> int:
-        return sum(self.assistant_mask)
-
-
-def _sample_name(sample: dict) -> str:
-    return f"sample {sample.get('id')!r}" if sample.get("id") is not None else "sample"
+__all__ = ["Rendered", "TrainOn", "mask_runs", "reference_of", "render_chat", "render_prompt", "split_prompt_reference"]
 
 
 def _check_messages(sample: dict) -> list[dict]:
     messages = sample.get("messages")
     if not isinstance(messages, list) or not messages:
-        raise DataError(f"{_sample_name(sample)}: field 'messages' must be a non-empty list")
+        raise DataError(f"{sample_name(sample)}: field 'messages' must be a non-empty list")
     return messages
 
 
@@ -55,49 +34,23 @@ def mask_runs(mask: list[int]) -> list[tuple[int, int]]:
 
 def render_chat(tokenizer, sample: dict, *, template: str = "qwen3", think: bool = False,
                 max_length: int | None = None, train_on: TrainOn = "all_assistant") -> Rendered:
-    """Token ids and assistant mask of a whole conversation.
+    """Token ids and assistant mask of a whole conversation as ONE sequence.
 
-    template: "qwen3" (fctrain's), "model" (the tokenizer's own, must handle tools) or raw Jinja text.
-    think: render `<think>` reasoning (from reasoning_content) as part of each answer; off = empty think block
-      in the prompt part of each assistant turn (Qwen3's enable_thinking=False convention).
+    template: a family ("qwen3", "llama3_2", ...), "model" (the tokenizer's own), a .jinja path or Jinja text.
+    think: render reasoning (reasoning_content) as part of each answer; off = Qwen3's enable_thinking=False.
     max_length: keep the first max_length tokens; a MaskError is raised if no assistant token survives.
     train_on: "all_assistant" masks every assistant turn, "last_assistant" only the final one.
-    Raises MaskError when the template has no {% generation %} markers or the mask is all zero.
+    Raises MaskError when a mask cannot be computed exactly, or when the template renders earlier turns
+    differently once later ones follow (then only render_turns' one-row-per-turn layout is exact).
     """
-    if train_on not in ("all_assistant", "last_assistant"):
-        raise ConfigError(f"train_on must be 'all_assistant' or 'last_assistant', got {train_on!r}")
     _check_messages(sample)
-    chat_template = resolve_chat_template(tokenizer, template)
-    if not has_generation_markers(chat_template):
-        raise MaskError(
-            f"template {template if len(template) < 40 else 'given'!r} has no {{% generation %}} markers, so no "
-            "assistant loss mask can be computed (transformers would return an all-zero mask); use "
-            "template='qwen3' or add {% generation %}...{% endgeneration %} around assistant answers"
-        )
-    messages, tools = to_chat_messages(sample), to_chat_tools(sample.get("tools"))
-    kwargs = dict(tools=tools, chat_template=chat_template, enable_thinking=think)
-    text = tokenizer.apply_chat_template(messages, tokenize=False, **kwargs)
-    out = tokenizer.apply_chat_template(
-        messages, tokenize=True, return_dict=True, return_assistant_tokens_mask=True, **kwargs
-    )
-    input_ids, mask = list(out["input_ids"]), list(out["assistant_masks"])
-    if not any(mask):
-        raise MaskError(
-            f"{_sample_name(sample)}: the assistant mask is all zero (no assistant message, or the template's "
-            "{% generation %} blocks render nothing); nothing would be trained"
-        )
-    if train_on == "last_assistant":
-        start, end = mask_runs(mask)[-1]
-        mask = [1 if start <= i < end else 0 for i in range(len(mask))]
-    truncated = max_length is not None and len(input_ids) > max_length
-    if truncated:
-        input_ids, mask = input_ids[:max_length], mask[:max_length]
-        if not any(mask):
-            raise MaskError(
-                f"{_sample_name(sample)}: max_length={max_length} cuts away every assistant token (rendered "
-                f"length {len(out['input_ids'])}); raise max_length or drop the sample"
-            )
-    return Rendered(input_ids=input_ids, assistant_mask=mask, text=text, truncated=truncated)
+    turns = render_turns(tokenizer, sample, template=template, think=think, max_length=max_length,
+                         train_on=train_on)
+    if len(turns.rows) > 1:
+        raise MaskError(f"{sample_name(sample)}: template {template!r} renders earlier assistant turns differently "
+                        "once later ones follow, so the turns cannot share one sequence; use render_turns (one row "
+                        "per turn) or train_on='last_assistant'")
+    return turns.rows[0]
 
 
 def split_prompt_reference(sample: dict) -> tuple[dict, dict | None]:
@@ -111,7 +64,7 @@ def split_prompt_reference(sample: dict) -> tuple[dict, dict | None]:
     if last is None:
         return dict(sample), None
     if last == 0:
-        raise DataError(f"{_sample_name(sample)}: the first message is the assistant's; there is no prompt")
+        raise DataError(f"{sample_name(sample)}: the first message is the assistant's; there is no prompt")
     return {**sample, "messages": messages[:last]}, messages[last]
 
 
@@ -121,15 +74,9 @@ def reference_of(sample: dict) -> dict | None:
 
 
 def render_prompt(tokenizer, sample: dict, *, template: str = "qwen3", think: bool = False) -> str:
-    """The generation prompt: messages before the last assistant turn + the assistant header.
-
-    With fctrain's template the header is `<|im_start|>assistant\\n`, followed by `<think>\\n\\n</think>\\n\\n`
-    when think is False (Qwen3 convention: the model then answers directly; training renders the same
-    prefix). The prompt is an exact prefix of render_chat's text for the same sample and settings.
+    """The generation prompt: messages before the last assistant turn + the assistant header, text-identical to
+    the template's own generation prompt (qwen3 with think off ends in `<think>\n\n</think>\n\n`, Qwen3's
+    enable_thinking=False). The prompt is an exact prefix of the training text of that turn.
     """
     prompt_sample, _ = split_prompt_reference(sample)
-    chat_template = resolve_chat_template(tokenizer, template)
-    return tokenizer.apply_chat_template(
-        to_chat_messages(prompt_sample), tools=to_chat_tools(sample.get("tools")), chat_template=chat_template,
-        tokenize=False, add_generation_prompt=True, enable_thinking=think,
-    )
+    return render_prompt_text(tokenizer, prompt_sample, template=template, think=think)

@@ -16,9 +16,10 @@ from __future__ import annotations
 ANSWER_PROBE = "<"
 
 
-def encode_prompt(tokenizer, prompt: str) -> list[int]:
+def encode_prompt(tokenizer, prompt: str, *, probe: str = ANSWER_PROBE) -> list[int]:
     """Ids of `prompt` as a prefix of prompt + answer (no special tokens added), for an answer that starts
     with a non-space character (an answer starting with whitespace shares tokens with the prompt's tail).
+    probe: a character answers of the chat format start with (fctrain.render.families.Family.answer_probe).
 
     Falls back to plain tokenisation when the tokenizer gives no offsets (slow tokenizers) or a token
     straddles the end of the prompt (then no prefix of prompt + answer's tokens spells the prompt).
@@ -27,7 +28,7 @@ def encode_prompt(tokenizer, prompt: str) -> list[int]:
     if not prompt or not prompt[-1].isspace():
         return plain  # only trailing whitespace is split differently at the end of a string
     try:
-        enc = tokenizer(prompt + ANSWER_PROBE, add_special_tokens=False, return_offsets_mapping=True)
+        enc = tokenizer(prompt + probe, add_special_tokens=False, return_offsets_mapping=True)
     except (NotImplementedError, ValueError, TypeError):  # slow tokenizers have no offsets
         return plain
     end = len(prompt)

@@ -1,4 +1,5 @@
-"""Which Jinja chat template renders a sample: fctrain's own (shipped as files) or the tokenizer's."""
+"""fctrain's own Jinja template (the qwen3 fallback loaded into tokenizers without a tool template) and checks
+on template texts; fctrain.render.chat_format resolves what `template:` names."""
 
 from __future__ import annotations
 
@@ -47,8 +48,8 @@ def model_chat_template(tokenizer) -> str | None:
 # Set on a tokenizer whose own template fctrain's loader replaced (fctrain.models.load.ensure_tool_template):
 # its chat_template then is qwen3, not the model's, so template.name=model must not take it.
 REPLACED_TEMPLATE_ATTR = "fctrain_replaced_template"
-FIX = ("use template.name=qwen3 (fctrain's tool template), or keep template.name=model and set "
-       "template.fallback=qwen3 to use qwen3 only for a model without a tool template")
+FIX = ("use template.name=qwen3 (Qwen3's tool format, or another family: docs/formats.md), or keep "
+       "template.name=model and set template.fallback=qwen3 to use qwen3 only for a model without a tool template")
 
 
 def own_template_problem(tokenizer) -> str | None:
@@ -66,21 +67,3 @@ def own_template_problem(tokenizer) -> str | None:
 def no_tool_template_error(name: str, problem: str, where: str = "") -> ConfigError:
     return ConfigError(f"{where}template.name=model: the chat template of {name!r} {problem}, so tool definitions "
                        f"and calls would be dropped; {FIX}")
-
-
-def resolve_chat_template(tokenizer, template: str) -> str:
-    """Template text for `template`: a built-in name ("qwen3"), "model" (the tokenizer's own), or raw Jinja.
-
-    "model" requires the model's own template, and one that handles tools; otherwise a ConfigError says to use
-    template.name=qwen3 or template.fallback. (No silent fallback: swapping the format would change what the
-    model is trained and evaluated on.)
-    """
-    if template == "model":
-        problem = own_template_problem(tokenizer)
-        if problem is not None:
-            name = getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__
-            raise no_tool_template_error(name, problem)
-        return model_chat_template(tokenizer)
-    if "{%" in template or "{{" in template:
-        return template  # raw Jinja (tests, advanced users)
-    return load_template_text(template)

@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 
-from fctrain.rewards.parsing import parse_completion
+from fctrain.rewards.family_parsing import parse_completion_as
 from fctrain.rewards.reference import read_reference
 from fctrain.rewards.result import RewardResult, check_batch
 from fctrain.rewards.tool_keys import allowed_calls, schema_violation
@@ -24,12 +24,13 @@ def canonical_call(call: dict) -> str:
 
 
 def exact_match_rewards(completions: Sequence[str], references: Sequence[dict],
-                        tools_list: Sequence[list[dict]], *, think: bool = True) -> list[RewardResult]:
+                        tools_list: Sequence[list[dict]], *, think: bool = True,
+                        template: str | None = None) -> list[RewardResult]:
     check_batch(completions, references, tools_list)
     results = []
     for completion, reference, tools in zip(completions, references, tools_list):
         ref = read_reference(reference)
-        parsed = parse_completion(completion, think=think)
+        parsed = parse_completion_as(completion, template, think=think)
         if not parsed.ok:
             results.append(RewardResult(0.0, 0.0, f"format:{parsed.reason}"))
             continue
@@ -45,5 +46,6 @@ def exact_match_rewards(completions: Sequence[str], references: Sequence[dict],
     return results
 
 
-def exact_match_reward(completion: str, reference: dict, tools: list[dict], *, think: bool = True) -> RewardResult:
-    return exact_match_rewards([completion], [reference], [tools], think=think)[0]
+def exact_match_reward(completion: str, reference: dict, tools: list[dict], *, think: bool = True,
+                       template: str | None = None) -> RewardResult:
+    return exact_match_rewards([completion], [reference], [tools], think=think, template=template)[0]

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from fctrain.rewards.parsing import ParsedCompletion, parse_completion
+from fctrain.rewards.family_parsing import parse_completion_as
+from fctrain.rewards.parsing import ParsedCompletion
 from fctrain.rewards.reference import Reference, read_reference
 from fctrain.rewards.result import RewardResult, check_batch
 from fctrain.rewards.rouge import rouge_l_f1, rouge_l_f1_batch
@@ -130,8 +131,9 @@ def _prefetched_rouge(items, device: str) -> Rouge:
 
 
 def similarity_rewards(completions: Sequence[str], references: Sequence[dict], tools_list: Sequence[list[dict]],
-                       *, think: bool = True, device: str = "cpu") -> list[RewardResult]:
-    """STAR's reward for a batch. `device="cuda"` computes all ROUGE-L LCS lengths with the Triton kernel."""
+                       *, think: bool = True, device: str = "cpu", template: str | None = None) -> list[RewardResult]:
+    """STAR's reward for a batch. `device="cuda"` computes all ROUGE-L LCS lengths with the Triton kernel.
+    template: the chat format of the completions (a family name); None or qwen3 = fctrain's Hermes parser."""
     check_batch(completions, references, tools_list)
     # A GRPO group's completions share one reference and one tools object: read each once per batch
     # (keyed by id(); the objects stay alive in the argument lists for the whole call).
@@ -143,7 +145,7 @@ def similarity_rewards(completions: Sequence[str], references: Sequence[dict], t
         ref = ref_by_id.get(id(reference))
         if ref is None:
             ref = ref_by_id[id(reference)] = read_reference(reference)
-        parsed = parse_completion(completion, think=think)
+        parsed = parse_completion_as(completion, template, think=think)
         allowed = allowed_by_tools.get(id(tools))
         if allowed is None:
             allowed = allowed_by_tools[id(tools)] = allowed_calls(tools)
@@ -162,6 +164,7 @@ def similarity_rewards(completions: Sequence[str], references: Sequence[dict], t
     return results
 
 
-def similarity_reward(completion: str, reference: dict, tools: list[dict], *, think: bool = True) -> RewardResult:
+def similarity_reward(completion: str, reference: dict, tools: list[dict], *, think: bool = True,
+                      template: str | None = None) -> RewardResult:
     """STAR's reward for one completion against a reference assistant message and the prompt's tools."""
-    return similarity_rewards([completion], [reference], [tools], think=think)[0]
+    return similarity_rewards([completion], [reference], [tools], think=think, template=template)[0]

@@ -47,11 +47,12 @@ def schema_violation(tool_calls: Sequence[dict], tools: Sequence[dict]) -> str |
     return None
 
 
-def judge(text: str, tools: Sequence[dict], *, think: bool):
-    """(kept message dict | None, reason). Reasons: 'kept', the parser's reason, or a schema reason."""
-    from fctrain.rewards.parsing import parse_completion
+def judge(text: str, tools: Sequence[dict], *, think: bool, template: str | None = None):
+    """(kept message dict | None, reason). Reasons: 'kept', the parser's reason, or a schema reason.
+    template: the chat format of `text` (a family name; None = fctrain's Hermes parser)."""
+    from fctrain.rewards.family_parsing import parse_completion_as
 
-    parsed = parse_completion(text, think=think)
+    parsed = parse_completion_as(text, template, think=think)
     if not parsed.ok:
         return None, f"format:{parsed.reason}"
     calls = [{"name": c["name"], "arguments": c["arguments"]} for c in parsed.tool_calls]
@@ -75,11 +76,12 @@ def prompt_messages(sample: dict) -> list[dict]:
     return messages[:last]
 
 
-def rollouts_of(sample: dict, completions: Sequence[str], *, think: bool, prefix: str = ""):
+def rollouts_of(sample: dict, completions: Sequence[str], *, think: bool, prefix: str = "",
+                template: str | None = None):
     """Judge one prompt's completions: (new samples, Counter of reasons)."""
     counts, seen, kept = Counter(), set(), []
     for text in completions:
-        message, reason = judge(prefix + text, sample.get("tools") or [], think=think)
+        message, reason = judge(prefix + text, sample.get("tools") or [], think=think, template=template)
         if message is not None:
             key = dedup_key(message)
             if key in seen:
@@ -254,7 +256,9 @@ def rollout_teacher(model, tokenizer, samples: Sequence[dict], out_path: str | o
     from tqdm import tqdm
 
     from fctrain.render import render_prompt
+    from fctrain.render.chat_format import parser_family
 
+    parse_as = parser_family(tokenizer, template)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     done, _ = load_progress(out_path)
@@ -286,7 +290,7 @@ def rollout_teacher(model, tokenizer, samples: Sequence[dict], out_path: str | o
                 prompt = prompts[sample["id"]]
                 # A generation prompt that already opens <think> means completions start inside it.
                 prefix = "<think>\n" if think and prompt.rstrip(" ").endswith("<think>\n") else ""
-                kept, counts = rollouts_of(sample, texts, think=think, prefix=prefix)
+                kept, counts = rollouts_of(sample, texts, think=think, prefix=prefix, template=parse_as)
                 if not kept and fallback_to_reference:
                     kept = [{**sample, "id": f"{sample['id']}-ref", "source_id": sample["id"]}]
                     counts["reference_fallback"] += 1

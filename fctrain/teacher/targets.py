@@ -76,9 +76,14 @@ def truncate_targets(input_ids: list[int], mask: list[int], max_targets: int | N
 
 def encode_sample(tokenizer, sample: dict, *, template: str = "qwen3", think: bool = False,
                   max_length: int | None = None, max_target_tokens: int | None = None) -> tuple[list, list]:
-    """Render a canonical sample into (input_ids, assistant_mask) with target truncation applied."""
+    """Render a canonical sample into (input_ids, assistant_mask) with target truncation applied.
+
+    The target is the last assistant turn after its served prompt, as in STAR's data preparation (KD trains on
+    the final turn of a conversation); the cache build and the CKD trainer both call this, so they align.
+    """
     from fctrain.render import render_chat
 
-    r = render_chat(tokenizer, sample, template=template, think=think, max_length=max_length)
+    r = render_chat(tokenizer, sample, template=template, think=think, max_length=max_length,
+                    train_on="last_assistant")
     return truncate_targets(list(r.input_ids), list(r.assistant_mask), max_target_tokens,
                             end_of_turn_id(tokenizer))

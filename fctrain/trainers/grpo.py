@@ -194,6 +194,17 @@ def references_longer_than(dataset, tokenizer, max_new_tokens: int, *, think: bo
     return sum(n > max_new_tokens for n in lengths)
 
 
+def refuse_non_hermes_format(tokenizer, template: str) -> None:
+    """GRPO's rewards and reference self-check read Qwen3/Hermes text only (docs/formats.md, known gaps): in
+    another family's format every completion would score -1 as a format failure, so stop before training."""
+    from fctrain.render.chat_format import parser_family
+
+    family = parser_family(tokenizer, template)
+    if family not in (None, "qwen3"):
+        raise ConfigError(f"grpo: template.name={template} renders the {family} format, but GRPO's rewards read "
+                          "Qwen3/Hermes completions only; use template.name: qwen3 for a grpo stage")
+
+
 def reloadable_model_path(model, tokenizer, fallback: Path) -> None:
     """TRL builds the reference policy by reloading the policy's `_name_or_path`; give in-memory models one."""
     name = getattr(model.config, "_name_or_path", "") or ""
@@ -238,6 +249,7 @@ def run_grpo(ctx, cfg: GRPOStageConfig) -> dict:
         raise FctrainError("grpo needs canonical samples: add data.sources to the recipe")
     model, tokenizer = load_for_stage(ctx.recipe.model, ctx.outputs.get("model_path"))
     tokenizer.padding_side = "left"  # TRL generates from left-padded prompts
+    refuse_non_hermes_format(tokenizer, template.name)
     samples = read_jsonl(ctx.outputs["data_path"])[: cfg.max_samples]
     dataset, skipped = build_grpo_dataset(samples, tokenizer, template=template.name, think=think,
                                           max_prompt_length=cfg.max_prompt_length,

@@ -49,7 +49,8 @@ class SFTStageConfig:
     decision_weight: float = opt(
         0.0, "Extra loss weight on each answer's first token, where the model decides between a call and a text "
         "reply (fctrain/trainers/decision_weight.py); 0 = the plain token mean.", NON_NEGATIVE)
-    skip_unrenderable: bool = opt(False, "Skip (and count) samples whose assistant tokens are all truncated away.")
+    skip_unrenderable: bool = opt(False, "Skip (and count) samples whose assistant tokens are all truncated away, "
+                                  "or that the chat format cannot express (Llama 3.2: parallel calls).")
     on_nan: Literal["error", "skip"] = opt(
         "error", "NaN/inf loss or gradients: stop naming the step and samples, or skip the optimizer step (counted).")
 
@@ -84,8 +85,8 @@ def train_sft(ctx, cfg: SFTStageConfig, model_cfg, *, start_path: str | None, ou
     t = ctx.recipe.template
     render = {"template": t.name, "think": t.think, "max_length": t.max_length, "train_on": cfg.train_on}
     on_truncated = "skip" if cfg.skip_unrenderable else "error"
-    train_ds, skipped = sft_dataset(tokenizer, train, on_truncated=on_truncated, **render)
-    val_ds = sft_dataset(tokenizer, val, on_truncated="skip", **render)[0] if val else None
+    train_ds, render_stats = sft_dataset(tokenizer, train, on_truncated=on_truncated, **render)
+    val_ds = val_dataset(tokenizer, val, render)
 
     args = SFTConfig(
         **common_training_args(ctx, cfg, ctx.stage_dir / "trainer"),
@@ -120,10 +121,24 @@ def train_sft(ctx, cfg: SFTStageConfig, model_cfg, *, start_path: str | None, ou
     metrics.update(loss_summary(rows))
     metrics["train_samples"] = len(train_ds)
     metrics.update(frozen_block_cache_metrics(model))
-    if skipped:
-        metrics["skipped"] = sum(skipped.values())
+    if render_stats["skipped"]:
+        metrics["skipped"] = sum(render_stats["skipped"].values())
+    # How the chat format laid the conversations out: one sequence each, or one row per assistant turn.
+    metrics.update({f"render_{k}": render_stats[k] for k in ("one_sequence", "per_turn")})
     plot_curve(rows, ["loss", "grad_norm", "learning_rate"], ctx.stage_dir / "loss.png", f"SFT ({out_name})")
     return {"path": str(out), "metrics": metrics}
+
+
+def val_dataset(tokenizer, val: list[dict], render: dict):
+    """The validation rows, or None when there is no validation sample the chat format can express."""
+    from fctrain.render import build_sft_rows
+
+    rows = build_sft_rows(tokenizer, val, on_truncated="skip", **render).rows if val else []
+    if not rows:
+        return None
+    from datasets import Dataset
+
+    return Dataset.from_list(rows)
 
 
 def run_sft(ctx, cfg: SFTStageConfig) -> dict:

@@ -46,3 +46,28 @@ def test_smoke_grpo_with_dynamic_filtering(tmp_path, monkeypatch):
     filtered = [r for r in rows if "filter/kept_fraction" in r]
     assert len(filtered) == 3  # max_steps: 3, one rollout per step, each passed through the filter
     assert all(0.0 <= r["filter/kept_fraction"] <= 1.0 for r in filtered)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("model", "template", "answer_start"), [
+    ("tiny-llama", "llama3_2", "<|start_header_id|>assistant<|end_header_id|>\n\n"),
+    ("tiny-qwen3", "qwen3", "<|im_start|>assistant\n<think>\n\n</think>\n\n"),
+])
+def test_smoke_sft_in_the_models_own_format(tmp_path, monkeypatch, model, template, answer_start):
+    """The SFT smoke recipe with a tiny Llama-shaped model in the Llama 3.2 format (and a tiny Qwen3 in
+    Qwen3's): it trains, the loss goes down, and the data stats say how conversations were laid out."""
+    from fctrain.data import read_jsonl
+    from fctrain.models.tiny import tiny_tokenizer
+    from fctrain.render import render_prompt
+
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    args = [f"output_dir={run}", f"model.name_or_path={model}", f"template.name={template}",
+            "stages.0.max_steps=8", "data.sources.0.n=40", "template.max_length=4096",  # Llama indents tools
+            "stages.0.skip_unrenderable=true"]  # and renders one call per turn: parallel-call samples are skipped
+    assert main(["run", str(SMOKE / "sft.yaml"), *args]) == 0
+    metrics = _stages(run)["sft"]["metrics"]
+    assert metrics["loss_last"] < metrics["loss_first"], metrics
+    assert metrics["render_one_sequence"] + metrics["render_per_turn"] > 0
+    sample = read_jsonl(run / "data" / "train.jsonl")[0]
+    assert render_prompt(tiny_tokenizer(), sample, template=template).endswith(answer_start)

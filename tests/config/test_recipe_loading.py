@@ -264,3 +264,29 @@ def test_enumerations_match_what_the_trainers_accept():
 
     assert set(typing.get_args(LrScheduler)) <= {s.value for s in SchedulerType}
     assert KL_TYPES == ("fkl", "rkl", "akl") and IMPLS == ("auto", "reference", "chunked", "triton")
+
+
+@pytest.mark.parametrize(("template", "error"), [
+    ({"name": "llama3_2"}, None),
+    ({"name": "llama3"}, None),
+    ({"name": "gemma4"}, None),
+    ({"name": "model", "fallback": "qwen3"}, None),
+    ({"name": "gemma3"}, r"r\.yaml: template\.name=gemma3: Gemma 3's official template .* renders no tools"),
+    ({"name": "mistral"}, r"r\.yaml: template\.name='mistral': unknown family; expected one of"),
+    ({"name": "model", "fallback": "gemma3"}, r"renders no tools"),
+    ({"name": "qwen3", "fallback": "qwen3"}, r"'template\.fallback' applies only with template\.name: model"),
+    ({"name": "missing.jinja"}, r"template\.name='missing\.jinja': no such Jinja file"),
+])
+def test_template_names_a_family_model_or_a_jinja_file(tmp_path, template, error):
+    path = write(tmp_path, {**BASE, "template": template})
+    if error is not None:
+        with pytest.raises(ConfigError, match=error):
+            load_recipe(path)
+    else:
+        assert load_recipe(path).recipe.template.name == template["name"]
+
+
+def test_a_jinja_template_path_is_resolved_against_the_recipe(tmp_path):
+    (tmp_path / "mine.jinja").write_text("{{ messages }}")
+    loaded = load_recipe(write(tmp_path, {**BASE, "template": {"name": "mine.jinja"}}))
+    assert loaded.recipe.template.name == str(tmp_path / "mine.jinja")

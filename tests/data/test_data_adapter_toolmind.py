@@ -69,3 +69,55 @@ def test_unknown_tool_and_empty_tools_fail_validation():
     assert any("'cancel' is not one of the tools" in p for p in validate_sample(convert(row)))
     row["tools"] = []
     assert any("has no tools" in p for p in validate_sample(convert(row)))
+
+
+# Hand-made records of the real ToolMind format (graph_syn_datasets/graphsyn.jsonl, ../shared/docs/STAR.md).
+REAL_TOOLS = [
+    {"type": "function", "function": {"name": "search_flights", "description": "Flights.", "parameters": {
+        "type": "object", "properties": {"to": {"type": "string"}}, "required": ["to"]}}},
+    {"name": "book", "description": "Book.", "arguments": {  # `arguments` instead of `parameters`
+        "type": "object", "properties": {"flight_id": {"type": "string"}}, "required": ["flight_id"]}},
+]
+REAL_ROW = {"conversations": [
+    {"role": "user", "content": "Cheapest flight to Oslo please."},
+    {"role": "assistant", "content": "<think>Search first.</think>",
+     "tool_calls": [{"function": {"name": "search_flights", "arguments": "{\"to\": \"Oslo\"}"}}]},
+    {"role": "tool", "content": "[{\"id\": \"SK1\", \"price\": 99}]"},
+    {"role": "assistant", "content": "<think>SK1 is cheapest.</think>\n\nSK1 costs 99. Book it?"},
+    {"role": "user", "content": "Yes."},
+    {"role": "assistant", "content": "", "tool_calls": [{"name": "book", "arguments": {"flight_id": "SK1"}}]},
+    {"role": "tool", "content": "{\"status\": \"ok\"}"},
+    {"role": "assistant", "content": "Booked SK1."}], "tools": REAL_TOOLS}
+
+
+def test_real_toolmind_record():
+    sample = convert(json.loads(json.dumps(REAL_ROW)))
+    assert validate_sample({**sample, "id": "x"}) == []
+    first, reply, second, last = (m for m in sample["messages"] if m["role"] == "assistant")
+    assert first["tool_calls"] == [{"name": "search_flights", "arguments": {"to": "Oslo"}}]
+    assert (first["reasoning_content"], first["content"]) == ("Search first.", None)
+    assert (reply["reasoning_content"], reply["content"]) == ("SK1 is cheapest.", "SK1 costs 99. Book it?")
+    assert second["tool_calls"] == [{"name": "book", "arguments": {"flight_id": "SK1"}}]
+    assert (last["reasoning_content"], last["content"]) == (None, "Booked SK1.")
+    book = next(t for t in sample["tools"] if t["name"] == "book")
+    assert book["parameters"]["properties"] == {"flight_id": {"type": "string"}} and "arguments" not in book
+
+
+@pytest.mark.parametrize("content", [
+    "<think>a</think><think>b</think>answer",  # two blocks
+    "<think>never closed",
+    "answer first <think>then thinking</think>",
+    "</think>stray close",
+])
+def test_malformed_reasoning_drops_the_conversation_and_is_counted(tmp_path, content):
+    from fctrain.data import load_source
+
+    row = json.loads(json.dumps(REAL_ROW))
+    row["conversations"][3]["content"] = content
+    with pytest.raises(RecordError) as info:
+        convert(row)
+    assert info.value.reason == "bad_reasoning" and info.value.field == "conversations[3].content"
+    path = tmp_path / "graphsyn.jsonl"
+    path.write_text(json.dumps(row) + "\n" + json.dumps(REAL_ROW) + "\n")
+    loaded = load_source(path, "toolmind", on_invalid="skip")
+    assert len(loaded.samples) == 1 and loaded.skipped == {"bad_reasoning": 1}

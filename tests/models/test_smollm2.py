@@ -12,7 +12,7 @@ import importlib.util
 import pytest
 import torch
 
-from fctrain.render import assistant_text, mask_runs, render_chat, render_prompt
+from fctrain.render import assistant_text, mask_runs, render_prompt, render_turns
 
 
 @pytest.mark.slow
@@ -27,8 +27,8 @@ def test_smollm2_alias_loads_renders_and_generates(tool_samples):
     assert tok.eos_token == "<|im_end|>" and tok.pad_token == "<|endoftext|>"
 
     sample = next(s for s in tool_samples if s["id"] == "multi-turn")
-    r = render_chat(tok, sample, think=True)
-    spans = [tok.decode(r.input_ids[a:b]) for a, b in mask_runs(r.assistant_mask)]
+    rows = render_turns(tok, sample, think=True).rows  # Qwen3's format: one row per assistant turn
+    spans = [tok.decode(r.input_ids[a:b]) for r in rows for a, b in mask_runs(r.assistant_mask)]
     assert spans == [assistant_text(m, think=True) + "<|im_end|>" for m in sample["messages"] if m["role"] == "assistant"]
 
     # A short prompt (no tool block) keeps the CPU forward passes cheap.

@@ -32,7 +32,7 @@ def gpt2_style_tok():
 
 
 def _prompt_and_training_prefix(tok, sample, think):
-    rendered = render_chat(tok, sample, think=think)
+    rendered = render_chat(tok, sample, think=think, train_on="last_assistant")
     start = mask_runs(rendered.assistant_mask)[-1][0]
     return render_prompt(tok, sample, think=think), rendered.input_ids[:start]
 

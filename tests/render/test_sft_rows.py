@@ -7,33 +7,42 @@ import pytest
 
 from fctrain.errors import MaskError
 from fctrain.render import build_sft_rows, load_template_text, mask_runs, render_chat, sft_dataset
+from fctrain.render.template import has_generation_markers
+from fctrain.render.turns import render_turns
 
 
-def test_rows_match_render_chat(tiny_tok, tool_samples):
+def test_rows_match_render_turns(tiny_tok, tool_samples):
     built = build_sft_rows(tiny_tok, tool_samples)
-    assert len(built.rows) == len(tool_samples) and not built.skipped
-    for row, sample in zip(built.rows, tool_samples):
-        r = render_chat(tiny_tok, sample)
-        assert row == {"input_ids": r.input_ids, "assistant_masks": r.assistant_mask}
+    expected = [r for s in tool_samples for r in render_turns(tiny_tok, s).rows]
+    assert built.rows == [{"input_ids": r.input_ids, "assistant_masks": r.assistant_mask} for r in expected]
+    assert not built.skipped
+    # Qwen3's official template drops the empty think blocks of earlier turns: the 3-turn conversation becomes
+    # 3 rows, and the data stats say so.
+    assert built.stats() == {"rows": len(tool_samples) + 2, "one_sequence": len(tool_samples) - 1, "per_turn": 1,
+                             "truncated": 0, "skipped": {}}
 
 
 def test_truncation_skips_are_counted_or_raise(tiny_tok, tool_samples):
-    full = [render_chat(tiny_tok, s) for s in tool_samples]
+    full = [render_chat(tiny_tok, s, train_on="last_assistant") for s in tool_samples]
     lengths = [mask_runs(r.assistant_mask)[0][0] for r in full]  # prompt length before the first answer
     max_length = sorted(lengths)[1]  # the two shortest prompts fit, the others lose every assistant token
-    built = build_sft_rows(tiny_tok, tool_samples, max_length=max_length + 1)
+    built = build_sft_rows(tiny_tok, tool_samples, max_length=max_length + 1, train_on="last_assistant")
     assert sum(built.skipped.values()) == sum(n > max_length for n in lengths) == 2
     assert built.truncated == sum(n <= max_length and len(r.input_ids) > max_length + 1 for n, r in zip(lengths, full))
     assert all(len(row["input_ids"]) <= max_length + 1 and any(row["assistant_masks"]) for row in built.rows)
     with pytest.raises(MaskError, match="max_length"):
-        build_sft_rows(tiny_tok, tool_samples, max_length=max_length + 1, on_truncated="error")
+        build_sft_rows(tiny_tok, tool_samples, max_length=max_length + 1, on_truncated="error",
+                       train_on="last_assistant")
     with pytest.raises(MaskError, match="no trainable sample"):
         sft_dataset(tiny_tok, tool_samples, max_length=2)
 
 
 def test_template_error_is_never_skipped(tiny_tok, tool_samples):
-    plain = load_template_text("qwen3").replace("{%- generation %}", "").replace("{%- endgeneration %}", "")
-    with pytest.raises(MaskError, match="generation"):
+    # fctrain's template without its generation markers and without <|im_end|>: no end of turn to train.
+    plain = load_template_text("qwen3").replace("{{- '<|im_end|>' }}\n        {%- endgeneration %}", "")
+    plain = plain.replace("{%- generation %}", "")
+    assert not has_generation_markers(plain) and "<|im_end|>' }}\n        {{- '\\n'" not in plain
+    with pytest.raises(MaskError, match="end-of-turn"):
         build_sft_rows(tiny_tok, tool_samples, template=plain)
 
 

@@ -221,3 +221,33 @@ def test_damaged_shard_or_manifest_is_named_and_a_resumed_build_redoes_it(tmp_pa
     (cache / "manifest.json").write_text('{"format": "fctrain-teacher-topk", "k": ')
     with pytest.raises(FctrainError, match=rf"{cache / 'manifest.json'} is damaged: not valid JSON"):
         tc.TeacherCache(cache)
+
+
+def test_multi_turn_target_is_the_served_last_turn_and_the_cache_aligns(tmp_path, teacher, tok):
+    """A multi-turn conversation (call, tool result, text reply, new request, parallel calls) is cached and
+    trained on its last turn after Qwen3's served prompt; the cache rows are the teacher's top-k there."""
+    from fctrain.render import assistant_text, mask_runs, render_prompt
+    from fctrain.render.prompt_ids import encode_prompt
+
+    call = {"name": "get_weather", "arguments": {"city": "Lima"}}
+    sample = {"id": "mt-0", "tools": make_samples(1)[0]["tools"], "messages": [
+        {"role": "user", "content": "Weather in Lima?"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "name": "get_weather", "content": "24 C"},
+        {"role": "assistant", "content": "24 C in Lima."},
+        {"role": "user", "content": "And Oslo and Rome?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"name": "get_weather", "arguments": {"city": "Oslo"}}, {"name": "get_weather", "arguments": {"city": "Rome"}}]},
+    ]}
+    ids, mask = encode_sample(tok, sample, **RENDER)
+    ((start, end),) = mask_runs(mask)
+    prompt = render_prompt(tok, sample)
+    assert "<think>\n\n</think>\n\n<tool_call>" not in prompt  # history as Qwen3 serves it: no empty think blocks
+    assert ids[:start] == encode_prompt(tok, prompt)
+    assert tok.decode(ids[start:end]) == assistant_text(sample["messages"][-1]) + "<|im_end|>"
+    tc.cache_teacher(teacher, tok, [sample], tmp_path, k=K, batch_size=1, shard_size=1, progress=False, **RENDER)
+    cache = tc.TeacherCache(tmp_path, student_tokenizer=tok, student_vocab_size=tc.output_vocab_size(teacher))
+    want_lp, want_ids = reference_topk(teacher, ids, mask, K)
+    got_ids, got_lp = cache.get("mt-0", ids, mask)
+    torch.testing.assert_close(got_ids, want_ids)
+    torch.testing.assert_close(got_lp, want_lp.half().float(), atol=5e-3, rtol=0)

@@ -73,8 +73,10 @@ def test_sft_trainer_uses_grouped_batches_only_for_grouped_rows(tmp_path, tool_s
     grouped, _ = sft_dataset(tok, [{**s, "group": "g" if i < 2 else None} for i, s in enumerate(samples)])
     trainer = FctrainSFTTrainer(model=tiny_model("qwen3"), args=args, train_dataset=grouped, processing_class=tok)
     sampler = trainer._get_train_sampler()
-    assert isinstance(sampler, GroupedSampler) and sampler.groups == ["g", "g", None]
-    assert sorted(list(sampler)[:2]) == [0, 1]  # the pair fills the first micro-batch, the loose row follows
+    # The multi-turn conversation is one row per assistant turn in Qwen3's format; each row keeps its group.
+    assert isinstance(sampler, GroupedSampler) and sampler.groups == ["g", "g", None, None, None]
+    order = list(sampler)
+    assert [0, 1] in [sorted(order[i:i + 2]) for i in range(0, len(order), 2)]  # the pair fills one micro-batch
     batch = next(iter(trainer.get_train_dataloader()))
     assert batch["input_ids"].shape[0] == 2 and "group" not in batch
 

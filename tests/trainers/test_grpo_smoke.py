@@ -128,3 +128,15 @@ def test_references_longer_than_max_new_tokens_are_counted():
     assert references_longer_than(ds, tok, lengths[-1], think=False) == 0
     assert references_longer_than(ds, tok, lengths[0] - 1, think=False) == len(ds)
     assert references_longer_than(ds, tok, lengths[0], think=False) == sum(n > lengths[0] for n in lengths)
+
+
+def test_grpo_refuses_a_non_hermes_format_before_training():
+    """GRPO's rewards read Qwen3/Hermes completions: a Llama-format run would score every completion -1."""
+    from fctrain.testing import tiny_tokenizer
+    from fctrain.trainers.grpo import refuse_non_hermes_format
+
+    tok = tiny_tokenizer()
+    refuse_non_hermes_format(tok, "qwen3")
+    refuse_non_hermes_format(tok, "model")  # fctrain's own template: Hermes text
+    with pytest.raises(ConfigError, match="template.name=llama3_2 renders the llama3_2 format"):
+        refuse_non_hermes_format(tok, "llama3_2")

@@ -35,7 +35,7 @@ class Adapter:
 ADAPTERS: dict[str, Adapter] = {}
 
 # Built-in adapter modules, imported on first lookup. Optional ones (owned elsewhere) may be absent.
-_BUILTIN = ("messages", "xlam", "toolace", "hermes", "toolmind")
+_BUILTIN = ("messages", "xlam", "toolace", "toolace_qwen", "hermes", "toolmind")
 _OPTIONAL = ("bfcl",)
 _loaded = False
 
