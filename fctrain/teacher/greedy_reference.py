@@ -30,7 +30,7 @@ def _draft(tokenizer, sample: dict, prompt: str, *, template: str, think: bool, 
     or prompt ids other than those generation starts from."""
     from fctrain.render import render_chat
 
-    rendered = render_chat(tokenizer, sample, template=template, think=think)
+    rendered = render_chat(tokenizer, sample, template=template, think=think, train_on="last_assistant")
     ids, targets = list(rendered.input_ids), target_positions(rendered.assistant_mask)
     if len(targets) == 0:
         return None
