@@ -27,35 +27,16 @@ from fctrain.errors import DataError
 GenerateFn = Callable[[list[str], int], list[list[str]]]
 
 
-def tool_parameters(tool: dict) -> set[str]:
-    """Argument names a tool accepts: JSON-Schema `properties`, or a flat parameter mapping."""
-    params = tool.get("parameters") or {}
-    if isinstance(params.get("properties"), dict):
-        return set(params["properties"])
-    return {k for k in params if k not in ("type", "required", "properties")}
-
-
-def schema_violation(tool_calls: Sequence[dict], tools: Sequence[dict]) -> str | None:
-    """None when every call names a known tool with known argument keys, else the rejection reason."""
-    by_name = {t.get("name"): t for t in tools}
-    for call in tool_calls:
-        tool = by_name.get(call.get("name"))
-        if tool is None:
-            return "unknown_tool"
-        if not isinstance(call.get("arguments"), dict) or set(call["arguments"]) - tool_parameters(tool):
-            return "unknown_argument"
-    return None
-
-
 def judge(text: str, tools: Sequence[dict], *, think: bool):
     """(kept message dict | None, reason). Reasons: 'kept', the parser's reason, or a schema reason."""
     from fctrain.rewards.parsing import parse_completion
+    from fctrain.rewards.tool_keys import allowed_calls, schema_violation
 
     parsed = parse_completion(text, think=think)
     if not parsed.ok:
         return None, f"format:{parsed.reason}"
     calls = [{"name": c["name"], "arguments": c["arguments"]} for c in parsed.tool_calls]
-    reason = schema_violation(calls, tools)
+    reason = schema_violation(calls, allowed_calls(tools))  # the rule the similarity reward applies
     if reason:
         return None, f"schema:{reason}"
     content = parsed.content if parsed.content and parsed.content.strip() else None
