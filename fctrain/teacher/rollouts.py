@@ -186,12 +186,9 @@ def vllm_generate_fn(model_path: str, *, temperature: float, top_p: float, max_n
 
 
 def _vllm_usable(model) -> bool:
-    import importlib.util
+    from fctrain.models.device import vllm_available
 
-    import torch
-
-    return isinstance(model, (str, os.PathLike)) and torch.cuda.is_available() and \
-        importlib.util.find_spec("vllm") is not None
+    return isinstance(model, (str, os.PathLike)) and vllm_available()
 
 
 def print_counts(counts: Counter, out=sys.stderr) -> None:
