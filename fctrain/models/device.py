@@ -27,6 +27,11 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 ATTN_IMPLEMENTATIONS = ("auto", "sdpa", "eager", "flash_attention_2")
 
 
+def vllm_available() -> bool:
+    """vLLM can generate here: the package is installed and a CUDA GPU is visible (the one check of it)."""
+    return importlib.util.find_spec("vllm") is not None and torch.cuda.is_available()
+
+
 def cuda_wanted(device: str | None) -> bool:
     """Whether the model will run on CUDA: device names it, or device is None/"auto" and CUDA is present."""
     if device in (None, "auto"):

@@ -27,36 +27,17 @@ from fctrain.errors import DataError
 GenerateFn = Callable[[list[str], int], list[list[str]]]
 
 
-def tool_parameters(tool: dict) -> set[str]:
-    """Argument names a tool accepts: JSON-Schema `properties`, or a flat parameter mapping."""
-    params = tool.get("parameters") or {}
-    if isinstance(params.get("properties"), dict):
-        return set(params["properties"])
-    return {k for k in params if k not in ("type", "required", "properties")}
-
-
-def schema_violation(tool_calls: Sequence[dict], tools: Sequence[dict]) -> str | None:
-    """None when every call names a known tool with known argument keys, else the rejection reason."""
-    by_name = {t.get("name"): t for t in tools}
-    for call in tool_calls:
-        tool = by_name.get(call.get("name"))
-        if tool is None:
-            return "unknown_tool"
-        if not isinstance(call.get("arguments"), dict) or set(call["arguments"]) - tool_parameters(tool):
-            return "unknown_argument"
-    return None
-
-
 def judge(text: str, tools: Sequence[dict], *, think: bool, template: str | None = None):
     """(kept message dict | None, reason). Reasons: 'kept', the parser's reason, or a schema reason.
     template: the chat format of `text` (a family name; None = fctrain's Hermes parser)."""
     from fctrain.rewards.family_parsing import parse_completion_as
+    from fctrain.rewards.tool_keys import allowed_calls, schema_violation
 
     parsed = parse_completion_as(text, template, think=think)
     if not parsed.ok:
         return None, f"format:{parsed.reason}"
     calls = [{"name": c["name"], "arguments": c["arguments"]} for c in parsed.tool_calls]
-    reason = schema_violation(calls, tools)
+    reason = schema_violation(calls, allowed_calls(tools))  # the rule the similarity reward applies
     if reason:
         return None, f"schema:{reason}"
     content = parsed.content if parsed.content and parsed.content.strip() else None
@@ -207,12 +188,9 @@ def vllm_generate_fn(model_path: str, *, temperature: float, top_p: float, max_n
 
 
 def _vllm_usable(model) -> bool:
-    import importlib.util
+    from fctrain.models.device import vllm_available
 
-    import torch
-
-    return isinstance(model, (str, os.PathLike)) and torch.cuda.is_available() and \
-        importlib.util.find_spec("vllm") is not None
+    return isinstance(model, (str, os.PathLike)) and vllm_available()
 
 
 def print_counts(counts: Counter, out=sys.stderr) -> None:

@@ -250,12 +250,9 @@ def _load_teacher(ctx):
 
 def _vllm_teacher(ctx, cfg: RolloutStageConfig):
     """(model path, tokenizer) for vLLM when it can run here, else None (HF generate is used)."""
-    import importlib.util
+    from fctrain.models.device import vllm_available
 
-    from fctrain.trainers.common import cuda_available
-
-    if not cfg.use_vllm or ctx.recipe.device == "cpu" or not cuda_available() or \
-            importlib.util.find_spec("vllm") is None:
+    if not cfg.use_vllm or ctx.recipe.device == "cpu" or not vllm_available():
         return None
     from transformers import AutoTokenizer
 

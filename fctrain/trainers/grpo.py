@@ -13,7 +13,6 @@ filter), as are prompts longer than max_prompt_length tokens; both are counted i
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from collections import Counter
@@ -142,9 +141,9 @@ def plan_batches(cfg: GRPOStageConfig, world_size: int) -> BatchPlan:
 
 
 def want_vllm(setting: str) -> bool:
-    import torch
+    from fctrain.models.device import vllm_available
 
-    available = importlib.util.find_spec("vllm") is not None and torch.cuda.is_available()
+    available = vllm_available()
     if setting == "true" and not available:
         raise ConfigError("grpo.use_vllm: true needs the vllm package and a CUDA GPU")
     return available if setting == "auto" else setting == "true"

@@ -71,9 +71,10 @@ def test_filter_dedup_and_canonical_output(tmp_path, tok):
 
 def test_schema_accepts_flat_parameter_maps():
     tools = [{"name": "f", "parameters": {"a": {"type": "int"}, "b": {"type": "str"}}}]
-    assert rollouts.schema_violation([{"name": "f", "arguments": {"a": 1}}], tools) is None
-    assert rollouts.schema_violation([{"name": "f", "arguments": {"c": 1}}], tools) == "unknown_argument"
-    assert rollouts.schema_violation([{"name": "g", "arguments": {}}], tools) == "unknown_tool"
+    call = '<tool_call>\n{{"name": "{}", "arguments": {}}}\n</tool_call>'
+    assert rollouts.judge(call.format("f", '{"a": 1}'), tools, think=False)[1] == "kept"
+    assert rollouts.judge(call.format("f", '{"c": 1}'), tools, think=False)[1] == "schema:unknown_argument"
+    assert rollouts.judge(call.format("g", "{}"), tools, think=False)[1] == "schema:unknown_tool"
 
 
 class SimulatedCrash(Exception):
