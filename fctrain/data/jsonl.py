@@ -28,15 +28,19 @@ def write_jsonl(path: str | os.PathLike, samples: Iterable[dict]) -> Path:
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
-    """(1-based line number, record) for each non-blank line; bad JSON raises DataError naming the line."""
+    """(1-based line number, record) for each non-blank line; bad JSON or a line that is not a JSON object
+    raises DataError naming the file and line."""
     with open(path, encoding="utf-8") as f:
         for line_no, line in enumerate(f, start=1):
             if not line.strip():
                 continue
             try:
-                yield line_no, json.loads(line)
+                record = json.loads(line)
             except json.JSONDecodeError as e:
                 raise DataError(f"{path}:{line_no}: invalid JSON ({e.msg} at column {e.colno})") from None
+            if not isinstance(record, dict):
+                raise DataError(f"{path}:{line_no}: expected a JSON object, got {type(record).__name__}")
+            yield line_no, record
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:

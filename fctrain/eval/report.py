@@ -41,7 +41,7 @@ def _metric_value(row: dict[str, Any], metric: str) -> float | None:
     return None
 
 
-def read_metrics(path: Path, label: str) -> tuple[list[Series], int]:
+def metric_series(path: Path, label: str) -> tuple[list[Series], int]:
     """One metrics.jsonl -> one Series per stage found in it; also the number of unreadable lines."""
     by_stage: dict[str, Series] = {}
     bad = 0
@@ -78,7 +78,7 @@ def collect(run_dirs: list[Path]) -> tuple[list[Series], list[tuple[str, dict]],
     series, evals, bad = [], [], 0
     for run_dir in run_dirs:
         for file in sorted(run_dir.rglob("metrics.jsonl")):
-            found, n_bad = read_metrics(file, _label(run_dir, file))
+            found, n_bad = metric_series(file, _label(run_dir, file))
             series += found
             bad += n_bad
         for file in sorted(run_dir.rglob("results.json")):

@@ -239,12 +239,6 @@ class MetricsJsonl(TrainerCallback):
             f.write(json.dumps(row) + "\n")
 
 
-def read_metrics(path: Path) -> list[dict]:
-    if not Path(path).exists():
-        return []
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
-
-
 def loss_summary(rows: list[dict], key: str = "loss") -> dict[str, float]:
     values = [r[key] for r in rows if key in r and math.isfinite(r[key])]
     if not values:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import torch
 
+from fctrain.trainers.logged_metrics import LoggedMetricsMixin
+
 IGNORE = -100
 
 
@@ -35,7 +37,7 @@ def decision_term(token_loss: torch.Tensor, first: torch.Tensor) -> torch.Tensor
     return (token_loss * first).sum() / n.clamp(min=1)
 
 
-class DecisionWeightMixin:
+class DecisionWeightMixin(LoggedMetricsMixin):
     """For TRL's SFTTrainer: adds the decision term, taken from the per-token log-probs of TRL's own fused
     forward. TRL computes the token-mean loss (metrics, packing, gradient accumulation and all); a forward
     hook takes the same forward's per-token log-probs, so nothing is computed twice."""
@@ -61,7 +63,7 @@ class DecisionWeightMixin:
             raise RuntimeError("decision_weight: TRL's fused forward returned no per-token log-probs")
         first = first_target_mask(inputs["labels"]).to(captured[0].log_probs.device)
         decision_loss = decision_term(-captured[0].log_probs, first)
-        self._metrics["train" if model.training else "eval"]["decision_loss"].append(decision_loss.item())
+        self.add_metric(model.training, "decision_loss", decision_loss.item())
         extra = self.decision_weight * decision_loss
         if num_items_in_batch is not None:  # TRL leaves gradient accumulation to the loss: a per-step mean
             extra = extra / self.current_gradient_accumulation_steps

@@ -328,6 +328,7 @@ def run_ckd(ctx, cfg: CKDStageConfig) -> dict:
     """Distil the student (recipe model or the latest model_path) from the cache or an online teacher."""
     from transformers import TrainingArguments
 
+    from fctrain.data import read_jsonl
     from fctrain.teacher.teacher_cache import OnlineTeacher, TeacherCache, output_vocab_size
     from fctrain.trainers.common import (
         MetricsJsonl,
@@ -338,7 +339,6 @@ def run_ckd(ctx, cfg: CKDStageConfig) -> dict:
         loss_summary,
         peft_config_of,
         plot_curve,
-        read_metrics,
         run_training,
         save_model,
     )
@@ -378,7 +378,7 @@ def run_ckd(ctx, cfg: CKDStageConfig) -> dict:
     extra = run_training(trainer, ctx, metrics_path=metrics_path, on_nan=cfg.on_nan, save_steps=cfg.save_steps,
                          save_total_limit=cfg.save_total_limit)
     out = save_model(trainer, tokenizer, ctx.stage_dir / "model")
-    rows = read_metrics(metrics_path)
+    rows = read_jsonl(metrics_path) if metrics_path.exists() else []
     metrics = {**loss_summary(rows), **loss_summary(rows, "fkl"), "train_samples": len(dataset), **extra,
                **frozen_block_cache_metrics(model)}
     plot_curve(rows, ["loss", *STAT_KEYS[:2]], ctx.stage_dir / "loss.png", "CKD")

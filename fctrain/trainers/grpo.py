@@ -232,7 +232,6 @@ def run_grpo(ctx, cfg: GRPOStageConfig) -> dict:
         load_for_stage,
         peft_config_of,
         plot_curve,
-        read_metrics,
         run_training,
         save_model,
     )
@@ -288,7 +287,7 @@ def run_grpo(ctx, cfg: GRPOStageConfig) -> dict:
     extra = run_training(trainer, ctx, metrics_path=metrics_path, on_nan=cfg.on_nan, save_steps=cfg.save_steps,
                          save_total_limit=cfg.save_total_limit, state_hooks=[prompt_stream_hook(trainer)])
     out = save_model(trainer, tokenizer, ctx.stage_dir / "model")
-    rows = read_metrics(metrics_path)
+    rows = read_jsonl(metrics_path) if metrics_path.exists() else []
     metrics = {**summarise(rows), **extra}
     metrics.update(prompts=len(dataset), references_longer_than_max_new_tokens=too_long, skipped=sum(skipped.values()), **{f"skipped_{k}": v for k, v in skipped.items()})
     plot_curve(rows, ["reward", "score/mean", "filter/kept_fraction", "kl"], ctx.stage_dir / "reward.png", "Sim-RL")

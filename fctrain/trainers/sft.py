@@ -71,7 +71,6 @@ def train_sft(ctx, cfg: SFTStageConfig, model_cfg, *, start_path: str | None, ou
         loss_summary,
         peft_config_of,
         plot_curve,
-        read_metrics,
         run_training,
         save_model,
     )
@@ -117,7 +116,7 @@ def train_sft(ctx, cfg: SFTStageConfig, model_cfg, *, start_path: str | None, ou
     if val_ds is not None:
         metrics["eval_loss"] = trainer.evaluate()["eval_loss"]
     out = save_model(trainer, tokenizer, ctx.stage_dir / out_name)
-    rows = read_metrics(metrics_path)
+    rows = read_jsonl(metrics_path) if metrics_path.exists() else []
     metrics.update(loss_summary(rows))
     metrics["train_samples"] = len(train_ds)
     metrics.update(frozen_block_cache_metrics(model))

@@ -20,14 +20,16 @@ import torch.nn.functional as F
 
 from fctrain.models.selected_logits import selected_logits
 from fctrain.trainers.decision_weight import IGNORE, decision_term, first_target_mask
+from fctrain.trainers.logged_metrics import LoggedMetricsMixin
 
 
 def _trl_scores_only_labels(device: torch.device) -> bool:
     return device.type in ("cuda", "xpu")
 
 
-class AnswerPositionsLossMixin:
+class AnswerPositionsLossMixin(LoggedMetricsMixin):
     decision_weight: float = 0.0
+    train_tokens_seen: int = 0  # the `num_tokens` TRL logs on its own path
 
     def _answer_path_applies(self, model, inputs, return_outputs) -> bool:
         device = inputs["input_ids"].device if "input_ids" in inputs else torch.device("cpu")
@@ -54,23 +56,22 @@ class AnswerPositionsLossMixin:
             decision = decision_term(nll, first_target_mask(labels)[predicts[:, :-1]])
             steps = self.current_gradient_accumulation_steps if num_items_in_batch is not None else 1
             loss = loss + self.decision_weight * decision / steps
-            self._metrics["train" if model.training else "eval"]["decision_loss"].append(decision.item())
+            self.add_metric(model.training, "decision_loss", decision.item())
         self._log_like_trl(model, inputs, logits.detach(), targets)
         return loss
 
     def _log_like_trl(self, model, inputs, logits: torch.Tensor, targets: torch.Tensor) -> None:
-        mode = "train" if model.training else "eval"
         gather = self.accelerator.gather_for_metrics
         log_p = logits.log_softmax(-1)
         n = gather(torch.tensor(len(targets), device=logits.device)).sum()
         entropy = gather(-(log_p.exp() * log_p).sum(-1).sum()).sum()
         correct = gather((logits.argmax(-1) == targets).sum()).sum()
-        self._metrics[mode]["entropy"].append((entropy / n).item() if n > 0 else 0.0)
-        self._metrics[mode]["mean_token_accuracy"].append((correct / n).item() if n > 0 else 0.0)
-        if mode == "train":
+        self.add_metric(model.training, "entropy", (entropy / n).item() if n > 0 else 0.0)
+        self.add_metric(model.training, "mean_token_accuracy", (correct / n).item() if n > 0 else 0.0)
+        if model.training:
             if "attention_mask" in inputs:
                 tokens = inputs["attention_mask"].sum()
             else:
                 tokens = torch.tensor(inputs["input_ids"].numel(), device=logits.device)
-            self._total_train_tokens += gather(tokens).sum().item() // getattr(self, "_tp_size", 1)
-        self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
+            self.train_tokens_seen += gather(tokens).sum().item() // getattr(self, "_tp_size", 1)
+            self.set_metric(True, "num_tokens", self.train_tokens_seen)

@@ -47,6 +47,15 @@ def test_error_names_file_line_and_field(write_jsonl_lines):
         load_source(path, "messages")
 
 
+def test_a_line_that_is_not_an_object_names_file_and_line(tmp_path):
+    from fctrain.data import read_jsonl
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"a": 1}\n\n[1, 2]\n')
+    with pytest.raises(DataError, match=rf"{path}:3: expected a JSON object, got list"):
+        read_jsonl(path)
+
+
 def test_skip_counts_by_reason(write_jsonl_lines, capsys):
     path = write_jsonl_lines(broken_records())
     result = load_source(path, "messages", on_invalid="skip")

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from fctrain.errors import ConfigError
-from fctrain.eval.report import make_report, read_metrics
+from fctrain.eval.report import make_report, metric_series
 
 
 def fake_results(model: str, accuracy: float) -> dict:
@@ -48,10 +48,10 @@ def test_report_draws_curves_and_comparison(tmp_path):
     assert "run_a/00-eval" in table and "60.0%" in table and "**overall**" in table
 
 
-def test_read_metrics_tolerates_missing_keys(tmp_path):
+def test_metric_series_tolerates_missing_keys(tmp_path):
     path = tmp_path / "metrics.jsonl"
     path.write_text('{"step": 1, "loss": 1.0}\n{"step": 2}\n{"epoch": 1, "reward": 0.5}\n[1, 2]\n')
-    series, bad = read_metrics(path, "x")
+    series, bad = metric_series(path, "x")
     assert bad == 1 and len(series) == 1
     assert series[0].points == {"loss": [(1.0, 1.0)], "reward": [(2.0, 0.5)]}
 
@@ -59,7 +59,7 @@ def test_read_metrics_tolerates_missing_keys(tmp_path):
 def test_series_label_names_the_stage_once(tmp_path):
     path = tmp_path / "metrics.jsonl"
     path.write_text('{"stage": "02-sft", "step": 1, "loss": 1.0}\n{"stage": "ckd", "step": 1, "loss": 2.0}\n')
-    series, _ = read_metrics(path, "run/02-sft")
+    series, _ = metric_series(path, "run/02-sft")
     assert [s.label for s in series] == ["run/02-sft", "run/02-sft [ckd]"]
 
 

@@ -19,7 +19,6 @@ Conversion:
 from __future__ import annotations
 
 import ast
-import json
 import operator
 from collections import Counter
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from fctrain.data.adapters import register_adapter
+from fctrain.data.jsonl import read_jsonl
 from fctrain.data.record_error import RecordError
 from fctrain.data.sample import assistant, make_sample
 from fctrain.errors import DataError
@@ -251,23 +251,6 @@ def convert(record: dict[str, Any]) -> dict[str, Any]:
     "bfcl_irrelevance" (irrelevance files have no answers)."""
     irrelevant = bool(record.get("bfcl_irrelevance"))
     return bfcl_record_to_sample(record, record.get("ground_truth"), irrelevant=irrelevant)
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """BFCL's .json files are JSON Lines. Errors name the file and line."""
-    records = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{lineno}: invalid JSON ({e.msg})") from e
-            if not isinstance(record, dict):
-                raise DataError(f"{path}:{lineno}: expected a JSON object")
-            records.append(record)
-    return records
 
 
 def answer_path_for(question_path: Path) -> Path:
