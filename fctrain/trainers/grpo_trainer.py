@@ -26,13 +26,14 @@ from trl import GRPOTrainer
 from fctrain.trainers.dynamic_filter import FilterSpec, GroupSelector, PromptStream, groups_to_request
 from fctrain.trainers.grpo_batch import take_rows
 from fctrain.trainers.grpo_math import group_advantages, kl_penalty, reduce_like_trl
+from fctrain.trainers.logged_metrics import LoggedMetricsMixin
 
 Scorer = Callable[[list[str], dict[str, list]], Sequence[Any]]
 TRL_REWARD_KWARGS = {"trainer_state", "log_extra", "log_metric", "environments"}
 SUPPORTED_LOSSES = ("grpo", "bnpo", "dr_grpo", "dapo")
 
 
-class StarGRPOTrainer(GRPOTrainer):
+class StarGRPOTrainer(LoggedMetricsMixin, GRPOTrainer):
     def __init__(self, *args, scorer: Scorer, filter_spec: FilterSpec | None = None,
                  advantage_norm: str = "group", kl_estimator: str = "k2", **kwargs):
         self.scorer, self.filter_spec = scorer, filter_spec
@@ -133,7 +134,6 @@ class StarGRPOTrainer(GRPOTrainer):
         return batch
 
     def _log_rollout_metrics(self, selector: GroupSelector, padded: int, all_scored: list, kept_scored: list):
-        m = self._metrics["train"]
         n_all = len(all_scored)
         failures = [getattr(s, "failure", None) for s in all_scored]
         kept_r = [float(s.reward) for s in kept_scored]
@@ -142,17 +142,17 @@ class StarGRPOTrainer(GRPOTrainer):
             sum(float(s.score) for s in all_scored), n_all,
             sum(f == "format" for f in failures), sum(f == "validity" for f in failures),
             sum(kept_r), sum(r * r for r in kept_r), sum(float(s.score) for s in kept_scored), len(kept_scored))
-        m["filter/kept_fraction"].append(passed / max(generated, 1))  # groups that passed / groups generated
-        m["filter/groups_generated"].append(generated)
-        m["filter/padded_fraction"].append(pad / max(target, 1))  # batch groups that are rejected padding
-        m["filter/extra_rounds"].append(float(selector.extra_rounds))
-        m["score/mean"].append(score_sum / max(n, 1))
-        m["failures/format_rate"].append(fmt / max(n, 1))
-        m["failures/validity_rate"].append(valid / max(n, 1))
+        self.add_metric(True, "filter/kept_fraction", passed / max(generated, 1))  # passed / generated groups
+        self.add_metric(True, "filter/groups_generated", generated)
+        self.add_metric(True, "filter/padded_fraction", pad / max(target, 1))  # rejected groups padding the batch
+        self.add_metric(True, "filter/extra_rounds", float(selector.extra_rounds))
+        self.add_metric(True, "score/mean", score_sum / max(n, 1))
+        self.add_metric(True, "failures/format_rate", fmt / max(n, 1))
+        self.add_metric(True, "failures/validity_rate", valid / max(n, 1))
         mean = r_sum / max(nk, 1)
-        m["batch/reward_mean"].append(mean)
-        m["batch/reward_std"].append(math.sqrt(max(r_sq / max(nk, 1) - mean * mean, 0.0)))
-        m["batch/score_mean"].append(s_sum / max(nk, 1))
+        self.add_metric(True, "batch/reward_mean", mean)
+        self.add_metric(True, "batch/reward_std", math.sqrt(max(r_sq / max(nk, 1) - mean * mean, 0.0)))
+        self.add_metric(True, "batch/score_mean", s_sum / max(nk, 1))
 
     # ------------------------------------------------------------------------------------------ loss
 
@@ -182,5 +182,5 @@ class StarGRPOTrainer(GRPOTrainer):
             steps_per_generation=self.args.steps_per_generation, training=training)
         totals = self.accelerator.reduce(torch.stack([(per_token_kl.detach() * mask).sum(), mask.sum().float()]),
                                          reduction="sum")
-        self._metrics["train" if training else "eval"]["kl"].append((totals[0] / totals[1].clamp(min=1.0)).item())
+        self.add_metric(training, "kl", (totals[0] / totals[1].clamp(min=1.0)).item())
         return loss

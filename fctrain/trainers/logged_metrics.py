@@ -6,6 +6,7 @@ keeps its own (per mode: "train" / "eval") and merges it into the row the same w
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 
@@ -27,6 +28,9 @@ class LoggedMetricsMixin:
         mode = "train" if self.model.training else "eval"
         store = self._fctrain_metrics()[mode]
         prefix = "eval_" if mode == "eval" else ""  # as TRL names evaluation metrics
-        logs.update({f"{prefix}{k}": sum(v) / len(v) for k, v in store.items() if v})
+        for name, values in store.items():
+            finite = [v for v in values if not math.isnan(v)]  # as TRL: one NaN batch does not hide the rest
+            if finite:
+                logs[f"{prefix}{name}"] = sum(finite) / len(finite)
         store.clear()
         super().log(logs, start_time)

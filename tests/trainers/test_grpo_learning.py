@@ -171,9 +171,10 @@ def test_filter_rounds_keep_resample_pad_and_align_rewards_with_rows(tmp_path, m
     expected = group_advantages(torch.tensor([0.0, 1.0] * 4 + [-1.0, 0.0] * 4), 8, "group")
     torch.testing.assert_close(batch["advantages"], expected)
     assert batch["num_items_in_batch"].item() == 16
-    m = trainer._metrics["train"]
-    assert m["filter/kept_fraction"] == [0.25] and m["filter/padded_fraction"] == [0.5]
-    assert m["filter/extra_rounds"] == [1.0] and m["batch/score_mean"] == [0.25]
+    trainer.log({})
+    row = trainer.state.log_history[-1]  # the logged row
+    assert row["filter/kept_fraction"] == 0.25 and row["filter/padded_fraction"] == 0.5
+    assert row["filter/extra_rounds"] == 1.0 and row["batch/score_mean"] == 0.25
 
 
 def test_contrast_pairs_share_a_rollout(tmp_path):
