@@ -17,7 +17,7 @@ from fctrain.errors import FctrainError
 
 
 def demo_recipe(budget: str) -> Path:
-    from fctrain.distributed.deepspeed_configs import recipes_root
+    from fctrain.config.shipped_recipes import recipes_root
 
     path = recipes_root() / "demo" / f"{budget}.yaml"
     if not path.exists():

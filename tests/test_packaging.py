@@ -76,7 +76,8 @@ def test_plain_pip_install_ships_fctrain_kernels_and_recipes_and_no_top_level_ke
     assert not (site / "kernels").exists() and not (site / "recipes").exists()
     probe = (
         "import importlib.util, fctrain, fctrain.kernels.ckd_torch as k\n"
-        "from fctrain.distributed.deepspeed_configs import recipes_root, resolve_deepspeed\n"
+        "from fctrain.config.shipped_recipes import recipes_root\n"
+        "from fctrain.distributed.deepspeed_configs import resolve_deepspeed\n"
         "print(fctrain.__file__); print(k.__file__); print(resolve_deepspeed('zero2'))\n"
         "print((recipes_root() / 'smoke' / 'sft.yaml').is_file())"
     )

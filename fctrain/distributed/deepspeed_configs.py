@@ -4,23 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fctrain.config.shipped_recipes import recipes_root
 from fctrain.errors import ConfigError
 
 NAMED = ("zero1", "zero2", "zero3", "zero3_offload")
-
-
-def recipes_root() -> Path:
-    """The shipped recipes: fctrain/recipes/ in an installed wheel, else the source checkout's recipes/.
-
-    recipes/ is data, not a Python package (so it can never shadow an installed `recipes` module): a wheel
-    copies it to fctrain/recipes/, an editable install leaves it beside the fctrain/ folder.
-    """
-    package = Path(__file__).resolve().parents[1]
-    for root in (package / "recipes", package.parent / "recipes"):
-        if (root / "deepspeed").is_dir():
-            return root
-    raise ConfigError(f"the shipped recipes are missing: neither {package / 'recipes'} nor "
-                      f"{package.parent / 'recipes'} holds deepspeed/; reinstall fctrain")
 
 
 def resolve_deepspeed(value: str, where: str = "deepspeed") -> Path:

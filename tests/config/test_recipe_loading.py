@@ -151,8 +151,8 @@ def test_redaction_matches_whole_words_not_token_counts():
 
 
 def test_saved_demo_config_reloads_with_its_token_limits(tmp_path):
+    from fctrain.config.shipped_recipes import recipes_root
     from fctrain.config.typed_dict import to_dict
-    from fctrain.distributed.deepspeed_configs import recipes_root
 
     loaded = load_recipe(recipes_root() / "demo" / "small.yaml")
     config = to_dict(loaded.recipe)
