@@ -23,11 +23,12 @@ from fctrain.teacher.targets import target_positions
 
 
 def _draft(tokenizer, sample: dict, prompt: str, *, template: str, think: bool, stop_ids: set[int],
-           max_new_tokens: int) -> tuple[list[int], int] | None:
-    """(prompt ids + the answer ids greedy decoding would have to write, where the answer starts): the answer
-    up to its first stop token, or its first max_new_tokens tokens when generation would stop there. None
-    when the answer cannot stand for a generation: no answer, an answer that ends before generation would,
-    or prompt ids other than those generation starts from."""
+           max_new_tokens: int) -> tuple[list[int], int, int] | None:
+    """(the sample's ids as training renders them, start, end): ids[start:end] are the answer tokens greedy
+    decoding would have to write, up to the first stop token or max_new_tokens of them. The whole rendering is
+    fed (what follows `end` cannot change the argmaxes before it), so its frozen-block features are those of
+    the teacher SFT. None when the answer cannot stand for a generation: no answer, an answer that ends before
+    generation would, or prompt ids other than those generation starts from."""
     from fctrain.render import render_chat
 
     rendered = render_chat(tokenizer, sample, template=template, think=think, train_on="last_assistant")
@@ -39,28 +40,27 @@ def _draft(tokenizer, sample: dict, prompt: str, *, template: str, think: bool, 
     end = start + max_new_tokens if stop is None else min(stop + 1, start + max_new_tokens)
     if end > len(ids) or ids[:start] != encode_prompt(tokenizer, prompt):
         return None
-    return ids[:end], start
+    return ids, start, end
 
 
-def _greedy_matches(model, drafts: list[tuple[list[int], int]]) -> list[bool]:
-    """Whether every answer token of each draft is the argmax of the position before it."""
+def _greedy_matches(model, drafts: list[tuple[list[int], int, int]]) -> list[bool]:
+    """Whether every answer token ids[start:end] of each draft is the argmax of the position before it."""
     device = next(model.parameters()).device
-    length = max(len(ids) for ids, _ in drafts)
+    length = max(len(ids) for ids, _, _ in drafts)
     ids = torch.zeros(len(drafts), length, dtype=torch.long)
     attn = torch.zeros_like(ids)
     keep = torch.zeros(ids.shape, dtype=torch.bool)
-    for b, (row, start) in enumerate(drafts):  # right padding, as the training batches had
+    for b, (row, start, end) in enumerate(drafts):  # right padding, as the training batches had
         ids[b, : len(row)] = torch.tensor(row)
         attn[b, : len(row)] = 1
-        keep[b, start - 1: len(row) - 1] = True  # position t predicts token t + 1
+        keep[b, start - 1: end - 1] = True  # position t predicts token t + 1
     with torch.no_grad():
         best = selected_logits(model, keep.to(device), input_ids=ids.to(device),
                                attention_mask=attn.to(device)).argmax(-1).cpu()
     out, at = [], 0
-    for row, start in drafts:
-        n = len(row) - start
-        out.append(bool(torch.equal(best[at: at + n], torch.tensor(row[start:]))))
-        at += n
+    for row, start, end in drafts:
+        out.append(bool(torch.equal(best[at: at + end - start], torch.tensor(row[start:end]))))
+        at += end - start
     return out
 
 
@@ -74,8 +74,8 @@ def greedy_reference_completions(model, tokenizer, samples: Sequence[dict], prom
                               max_new_tokens=max_new_tokens)) is not None]
     for b in range(0, len(drafts), batch_size):
         chunk = drafts[b: b + batch_size]
-        for (sample_id, (row, start)), same in zip(chunk, _greedy_matches(model, [d for _, d in chunk])):
+        for (sample_id, (row, start, end)), same in zip(chunk, _greedy_matches(model, [d for _, d in chunk])):
             if same:  # the text generate() decodes: the answer's tokens before a stop token
-                answer = row[start:-1] if row[-1] in stop_ids else row[start:]
+                answer = row[start: end - 1] if row[end - 1] in stop_ids else row[start:end]
                 found[sample_id] = tokenizer.decode(answer, skip_special_tokens=False)
     return found

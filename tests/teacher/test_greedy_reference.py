@@ -76,3 +76,23 @@ def test_greedy_rollouts_are_the_same_with_and_without_the_forced_pass(teacher, 
     assert drafted["teacher_forced"] == 1 and plain["teacher_forced"] == 0
     assert drafted["counts"] == plain["counts"] and drafted["kept"] >= 1
     assert (tmp_path / "a.jsonl").read_text() == (tmp_path / "b.jsonl").read_text()
+
+
+def test_the_forced_pass_reads_the_frozen_features_training_computed(teacher, tok):
+    """It feeds each sample as training rendered it, so the teacher SFT's frozen-block features serve it."""
+    import copy
+
+    from fctrain.models.frozen_block_cache import install_frozen_block_cache
+    from fctrain.trainers.common import freeze_below_top_layers
+
+    model = copy.deepcopy(teacher)
+    freeze_below_top_layers(model, 1)
+    cache = install_frozen_block_cache(model, 1)
+    samples = _samples()
+    with torch.no_grad():  # what the SFT stage's first epoch leaves behind
+        for s in samples:
+            model(input_ids=torch.tensor([render_chat(tok, s, template="qwen3", think=False).input_ids]),
+                  use_cache=False)
+    prompts, generated = _greedy(teacher, tok, samples, 64)
+    assert _found(model, tok, samples, prompts, 64) == {"s-1": generated["s-1"]}
+    assert cache.stats["misses"] == len(samples) and cache.stats["hits"] == len(samples)
