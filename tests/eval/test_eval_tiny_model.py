@@ -86,6 +86,6 @@ def test_eval_stage_writes_metrics(tmp_path):
     ctx = StageContext(run_dir=tmp_path, stage_dir=tmp_path / "00-eval", recipe=recipe, outputs={"val_path": str(val)})
     out = run_eval(ctx, EvalStageConfig(categories=["irrelevance"], limit=1, max_new_tokens=2, heldout_samples=2))
     metrics = out["metrics"]
-    assert metrics["bfcl_irrelevance"] == 1.0 and metrics["bfcl_overall"] == 1.0
+    assert metrics["bfcl_irrelevance"] == 1.0 and metrics["bfcl_single_turn"] == 1.0
     assert {"heldout_similarity", "heldout_exact_match"} <= set(metrics)
     assert (tmp_path / "00-eval" / "results.json").exists() and (tmp_path / "00-eval" / "heldout.json").exists()
