@@ -168,12 +168,12 @@ class PromptSetup:
         self.handler_name = type(self.handler).__name__ if self.handler else None
 
     def single_turn_prompt(self, question: BFCLQuestion) -> str:
-        from fctrain.eval.bfcl_prompts import bfcl_entries, single_turn_prompt
+        from fctrain.eval.bfcl_prompts import bfcl_entry, single_turn_prompt
         from fctrain.render import render_prompt
 
         if self.handler is None:
             return render_prompt(self.tokenizer, question.sample, template=self.template, think=self.think)
-        return single_turn_prompt(self.handler, bfcl_entries(question.category)[question.id])
+        return single_turn_prompt(self.handler, bfcl_entry(question.category, question.id))
 
     def decode(self) -> Callable[[str], Any] | None:
         from fctrain.eval.bfcl_prompts import decode_bfcl

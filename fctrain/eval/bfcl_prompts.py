@@ -81,15 +81,21 @@ def bfcl_handler(model_type: str):
 
 
 @lru_cache(maxsize=64)
-def _dataset_entries(category: str) -> tuple[dict, ...]:
+def _dataset_entries(category: str) -> dict[str, dict]:
     from fctrain.eval.bfcl_imports import bfcl_module
 
-    return tuple(bfcl_module("utils").load_dataset_entry(category))
+    return {e["id"]: e for e in bfcl_module("utils").load_dataset_entry(category)}
 
 
-def bfcl_entries(category: str) -> dict[str, dict]:
-    """BFCL's test entries of a category as its inference reads them (language hints added), by id; copies."""
-    return {e["id"]: copy.deepcopy(e) for e in _dataset_entries(category)}
+def bfcl_entries(category: str) -> list[dict]:
+    """BFCL's test entries of a category as its inference reads them (language hints added), in BFCL's
+    order; copies (handlers modify them)."""
+    return [copy.deepcopy(e) for e in _dataset_entries(category).values()]
+
+
+def bfcl_entry(category: str, entry_id: str) -> dict:
+    """One entry of `bfcl_entries` (a copy)."""
+    return copy.deepcopy(_dataset_entries(category)[entry_id])
 
 
 def first_turn_state(handler, entry: dict) -> dict:

@@ -64,7 +64,7 @@ def load_multi_turn(category: str, limit: int | None = None, seed: int | None = 
     if category not in MULTI_TURN_CATEGORIES:
         raise ConfigError(f"multi-turn category must be one of {MULTI_TURN_CATEGORIES}, got {category!r}")
     truth = _ground_truth(category)
-    entries = select_slice(list(bfcl_entries(category).values()), limit, seed, offset)
+    entries = select_slice(bfcl_entries(category), limit, seed, offset)
     return [MultiTurnQuestion(e["id"], category, e, copy.deepcopy(truth[e["id"]])) for e in entries]
 
 
