@@ -21,6 +21,7 @@ measured on v3's data files, which differ in places.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 # Why a BFCL scoring category has no fctrain result (keys: BFCL's category names).
@@ -46,6 +47,20 @@ def _helper():
     return bfcl_module("eval_checker.eval_runner_helper")
 
 
+@lru_cache(maxsize=64)
+def _missing_score(category: str) -> tuple[tuple[str, Any], ...]:
+    # BFCL's score of a category not evaluated (accuracy 0, the category's full size): it loads the whole
+    # category to count it, so it is computed once per category
+    return tuple(_helper().get_category_score({}, category).items())
+
+
+def category_score(value: dict, category: str) -> dict:
+    """BFCL's get_category_score(value, category), with the not-evaluated case cached."""
+    if category in value:
+        return _helper().get_category_score(value, category)
+    return dict(_missing_score(category))
+
+
 def scoring_categories() -> list[str]:
     """Every category BFCL v4's overall reads (bfcl_eval.constants.category_mapping)."""
     from fctrain.eval.bfcl_imports import bfcl_module
@@ -63,7 +78,7 @@ def _v4_parts(value: dict) -> dict[str, dict]:
     h = _helper()
 
     def score(c):
-        return h.get_category_score(value, c)
+        return category_score(value, c)
 
     unweighted, weighted = h.calculate_unweighted_accuracy, h.calculate_weighted_accuracy
     simple = unweighted([score("simple_python"), score("simple_java"), score("simple_javascript")])
@@ -86,7 +101,7 @@ def _v3_parts(value: dict) -> dict[str, dict]:
     h = _helper()
 
     def score(c):
-        return h.get_category_score(value, c)
+        return category_score(value, c)
 
     unweighted, weighted = h.calculate_unweighted_accuracy, h.calculate_weighted_accuracy
     simple = unweighted([score("simple_python"), score("simple_java"), score("simple_javascript")])
