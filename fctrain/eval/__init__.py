@@ -8,6 +8,7 @@ scores, reports.
     multi_turn.py         multi-turn conversations in BFCL's environments, judged by multi_turn_checker
     multi_turn_exec.py    checked execution of model calls with BFCL's executor (no model text is eval'ed)
     multi_turn_prompts.py a conversation's message list, in BFCL's form or the served template's
+    prompt_setup.py       the prompt format of a run: prompts, decoders, conversations
     aggregate.py          per-category accuracy and summaries of what was evaluated (single_turn, ...)
     overall.py            BFCL's v4 and v3 overall, by bfcl-eval's own functions, missing categories named
     generate.py           batched greedy generation (HF, left padding; vLLM when installed)

@@ -126,6 +126,7 @@ def evaluate_bfcl(model, tokenizer, *, categories: list[str] | None = None, limi
     rendering) or "auto" (bfcl when the model's family -- `model_type`, default read from the model -- has one).
     """
     from fctrain.eval.bfcl_prompts import model_type_of, resolve_prompt
+    from fctrain.eval.prompt_setup import PromptSetup
 
     categories = list(categories or DEFAULT_CATEGORIES)
     unknown = [c for c in categories if c not in SUPPORTED_CATEGORIES]
@@ -157,38 +158,7 @@ def evaluate_bfcl(model, tokenizer, *, categories: list[str] | None = None, limi
     return results
 
 
-class PromptSetup:
-    """How questions become prompts and answers become calls, for one prompt format."""
-
-    def __init__(self, prompt_format: str, model_type: str | None, tokenizer, template: str, think: bool):
-        from fctrain.eval.bfcl_prompts import bfcl_handler
-
-        self.format, self.tokenizer, self.template, self.think = prompt_format, tokenizer, template, think
-        self.handler = bfcl_handler(model_type) if prompt_format == "bfcl" else None
-        self.handler_name = type(self.handler).__name__ if self.handler else None
-
-    def single_turn_prompt(self, question: BFCLQuestion) -> str:
-        from fctrain.eval.bfcl_prompts import bfcl_entry, single_turn_prompt
-        from fctrain.render import render_prompt
-
-        if self.handler is None:
-            return render_prompt(self.tokenizer, question.sample, template=self.template, think=self.think)
-        return single_turn_prompt(self.handler, bfcl_entry(question.category, question.id))
-
-    def decode(self) -> Callable[[str], Any] | None:
-        from fctrain.eval.bfcl_prompts import decode_bfcl
-
-        return (lambda text: decode_bfcl(self.handler, text)) if self.handler else None
-
-    def conversation(self, entry: dict):
-        from fctrain.eval.multi_turn_prompts import BFCLConversation, ServedConversation
-
-        if self.handler is not None:
-            return BFCLConversation(self.handler, entry)
-        return ServedConversation(entry, self.tokenizer, self.template, self.think)
-
-
-def _single_turn(setup: PromptSetup, questions: list[BFCLQuestion], generate_fn: GenerateFn, batch_size: int,
+def _single_turn(setup, questions: list[BFCLQuestion], generate_fn: GenerateFn, batch_size: int,
                  progress: bool) -> list[dict[str, Any]]:
     prompts = [setup.single_turn_prompt(q) for q in questions]
     completions, latencies = _run(generate_fn, prompts, batch_size, progress, "BFCL") if prompts else ([], [])
@@ -200,7 +170,7 @@ def _single_turn(setup: PromptSetup, questions: list[BFCLQuestion], generate_fn:
     return predictions
 
 
-def _multi_turn(setup: PromptSetup, categories: list[str], limit, seed, offset, generate_fn: GenerateFn,
+def _multi_turn(setup, categories: list[str], limit, seed, offset, generate_fn: GenerateFn,
                 batch_size: int, progress: bool) -> list[dict[str, Any]]:
     from fctrain.eval.multi_turn import evaluate_multi_turn, load_multi_turn
 

@@ -37,7 +37,7 @@ def reference_prompts(category: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def bfcl_setup():
-    from fctrain.eval.bfcl_eval import PromptSetup
+    from fctrain.eval.prompt_setup import PromptSetup
 
     return PromptSetup("bfcl", "qwen3", tokenizer=None, template="qwen3", think=False)
 
