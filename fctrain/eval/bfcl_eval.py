@@ -136,14 +136,14 @@ def evaluate_bfcl(model, tokenizer, *, categories: list[str] | None = None, limi
     model_type = model_type or model_type_of(model, model_name)
     prompt_format = resolve_prompt(prompt, model_type)
     setup = PromptSetup(prompt_format, model_type, tokenizer, template, think)
-    if generate_fn is None:
-        generate_fn = hf_generate_fn(model, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens)
+    single_fn = generate_fn or hf_generate_fn(model, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens)
+    multi_fn = generate_fn or _multi_turn_generate_fn(model, tokenizer, batch_size, max_new_tokens)
     t0 = time.perf_counter()
     single = [c for c in categories if c in SINGLE_TURN_CATEGORIES]
     multi = [c for c in categories if c in MULTI_TURN_CATEGORIES]
     predictions = _single_turn(setup, load_questions(single, limit, seed, offset) if single else [],
-                               generate_fn, batch_size, progress)
-    predictions += _multi_turn(setup, multi, limit, seed, offset, generate_fn, batch_size, progress)
+                               single_fn, batch_size, progress)
+    predictions += _multi_turn(setup, multi, limit, seed, offset, multi_fn, batch_size, progress)
     wall = time.perf_counter() - t0
     results = summarize(
         predictions, model=model_name or _model_name(model), template=template, think=think, limit=limit,
@@ -156,6 +156,16 @@ def evaluate_bfcl(model, tokenizer, *, categories: list[str] | None = None, limi
 
         write_bfcl_outputs(results, predictions, out_dir)
     return results
+
+
+def _multi_turn_generate_fn(model, tokenizer, batch_size: int, max_new_tokens: int) -> GenerateFn:
+    """On a CPU, re-encoding each step's long prompt dominates: reuse the previous step's cache
+    (fctrain.eval.prefix_cache), one prompt at a time. Elsewhere, batched generate."""
+    if next(model.parameters()).device.type == "cpu":
+        from fctrain.eval.prefix_cache import prefix_cached_generate_fn
+
+        return prefix_cached_generate_fn(model, tokenizer, max_new_tokens=max_new_tokens)
+    return hf_generate_fn(model, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens)
 
 
 def _single_turn(setup, questions: list[BFCLQuestion], generate_fn: GenerateFn, batch_size: int,
