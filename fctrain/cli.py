@@ -58,7 +58,7 @@ def cmd_eval(args) -> int:
 
     eval_main(model=args.model, categories=args.categories, limit=args.limit, out=args.out,
               batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, think=args.think,
-              seed=args.seed, offset=args.offset, cpu_bf16=args.cpu_bf16)
+              seed=args.seed, offset=args.offset, cpu_bf16=args.cpu_bf16, prompt=args.prompt)
     return 0
 
 
@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--model", default="smollm2-135m-instruct")
     d.set_defaults(fn=cmd_demo)
 
-    e = sub.add_parser("eval", help="BFCL AST evaluation")
+    e = sub.add_parser("eval", help="BFCL evaluation (single-turn AST and multi-turn categories)")
     e.add_argument("--model", required=True)
     e.add_argument("--categories", nargs="*", default=None)
     e.add_argument("--limit", type=at_least(1), default=None, help="questions per category")
@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--think", action="store_true")
     e.add_argument("--cpu-bf16", action="store_true",
                    help="on CPU, generate under bf16 autocast (about 2x faster where the CPU has native bf16)")
+    e.add_argument("--prompt", choices=["auto", "bfcl", "served"], default="auto",
+                   help="bfcl: the prompt BFCL's own handler builds for this model family; served: the model's "
+                        "tool template; auto (default): bfcl when BFCL has a handler for the family")
     e.set_defaults(fn=cmd_eval)
 
     r = sub.add_parser("report", help="plots from run directories")

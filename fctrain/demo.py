@@ -26,13 +26,16 @@ def demo_recipe(budget: str) -> Path:
 
 
 def accuracies(stage: dict) -> dict:
-    """{"overall": x, "accuracy": a, <category>: y, ...} from an eval stage (accuracies in [0, 1]).
+    """{"single_turn": x, "accuracy": a, <category>: y, ...} from an eval stage (accuracies in [0, 1]).
 
-    overall = BFCL's weighted aggregate of the evaluated categories (non-live AST and irrelevance weigh the
-    same); accuracy = the share of all held-out questions answered correctly."""
+    single_turn = v4's single-turn weighting of the evaluated categories (non-live AST and irrelevance weigh
+    the same; not BFCL's overall, which needs multi-turn and agentic); accuracy = the share of all held-out
+    questions answered correctly."""
     m = stage.get("metrics", {})
-    out = {"overall": m.get("bfcl_overall"), "accuracy": _question_accuracy(stage)}
-    out.update({k[len("bfcl_"):]: v for k, v in m.items() if k.startswith("bfcl_") and k != "bfcl_overall"})
+    out = {"single_turn": m.get("bfcl_single_turn"), "accuracy": _question_accuracy(stage)}
+    out.update({k[len("bfcl_"):]: v for k, v in m.items()
+                if k.startswith("bfcl_") and k != "bfcl_single_turn" and not k.startswith("bfcl_overall")
+                and not (k == "bfcl_multi_turn" and v is None)})  # the demo evaluates single-turn only
     out.update({k: v for k, v in m.items() if k.startswith("heldout_")})
     return out
 

@@ -30,7 +30,11 @@ VERSION_PREFIX = "BFCL_v4"
 NON_LIVE_CATEGORIES = ["simple_python", "multiple", "parallel", "parallel_multiple", "irrelevance"]
 LIVE_CATEGORIES = ["live_simple", "live_multiple", "live_parallel", "live_parallel_multiple", "live_irrelevance"]
 DEFAULT_CATEGORIES = NON_LIVE_CATEGORIES + LIVE_CATEGORIES
-SUPPORTED_CATEGORIES = DEFAULT_CATEGORIES + ["live_relevance"]
+SINGLE_TURN_CATEGORIES = DEFAULT_CATEGORIES + ["live_relevance"]
+# Executed in BFCL's environments by fctrain.eval.multi_turn (200 questions each).
+MULTI_TURN_CATEGORIES = ["multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param",
+                         "multi_turn_long_context"]
+SUPPORTED_CATEGORIES = SINGLE_TURN_CATEGORIES + MULTI_TURN_CATEGORIES
 TRAINING_CATEGORIES = ["exec_simple", "exec_multiple", "exec_parallel", "exec_parallel_multiple", "sql"]
 UNUSABLE_CATEGORIES = {
     "rest": "ground truth is the API's HTTP response, not the call",
@@ -70,14 +74,14 @@ def bfcl_data_dir() -> Path:
 def _files(category: str) -> tuple[Path, Path | None]:
     data = bfcl_data_dir()
     name = f"{VERSION_PREFIX}_{category}.json"
-    if category in SUPPORTED_CATEGORIES:
+    if category in SINGLE_TURN_CATEGORIES:
         answers = None if (is_irrelevance(category) or is_relevance(category)) else data / "possible_answer" / name
         return data / name, answers
     if category in TRAINING_CATEGORIES or category in UNUSABLE_CATEGORIES:
         unused = data / "unused_datasets"
         return unused / "question" / name, unused / "possible_answer" / name
     raise ConfigError(
-        f"unknown BFCL category {category!r}; supported: {', '.join(SUPPORTED_CATEGORIES)}"
+        f"unknown BFCL category {category!r}; supported: {', '.join(SINGLE_TURN_CATEGORIES)}"
     )
 
 
@@ -107,17 +111,23 @@ def load_category(category: str, limit: int | None = None, seed: int | None = No
                   offset: int = 0) -> list[BFCLQuestion]:
     """Questions of one category: all, the first `limit`, or (seed given) a seeded sample of `limit` kept in
     BFCL's order. `offset` first drops that many questions (a dev slice disjoint from a held-out first N)."""
+    return select_slice(list(_load_category(category)), limit, seed, offset)
+
+
+def select_slice(items: list, limit: int | None = None, seed: int | None = None, offset: int = 0) -> list:
+    """Drop the first `offset` items, then keep all, the first `limit`, or (seed given) a seeded sample of
+    `limit` kept in order. Shared by the single-turn and multi-turn loaders so slices mean the same."""
     if offset < 0:
         raise ConfigError(f"offset must be >= 0, got {offset}")
-    questions = list(_load_category(category))[offset:]
-    if limit is None or limit >= len(questions):
-        return questions
+    items = items[offset:]
+    if limit is None or limit >= len(items):
+        return items
     if limit < 0:
         raise ConfigError(f"limit must be >= 0, got {limit}")
     if seed is None:
-        return questions[:limit]
-    keep = sorted(random.Random(seed).sample(range(len(questions)), limit))
-    return [questions[i] for i in keep]
+        return items[:limit]
+    keep = sorted(random.Random(seed).sample(range(len(items)), limit))
+    return [items[i] for i in keep]
 
 
 def load_questions(categories: list[str] | None = None, limit: int | None = None,
@@ -125,9 +135,9 @@ def load_questions(categories: list[str] | None = None, limit: int | None = None
     """Questions of several categories (default: DEFAULT_CATEGORIES), `limit` per category."""
     categories = list(categories or DEFAULT_CATEGORIES)
     for c in categories:
-        if c not in SUPPORTED_CATEGORIES:
+        if c not in SINGLE_TURN_CATEGORIES:
             raise ConfigError(
-                f"unknown or unsupported BFCL category {c!r}; supported: {', '.join(SUPPORTED_CATEGORIES)}"
+                f"unknown or unsupported BFCL category {c!r}; supported: {', '.join(SINGLE_TURN_CATEGORIES)}"
             )
     return [q for c in categories for q in load_category(c, limit, seed, offset)]
 
@@ -146,5 +156,5 @@ def bfcl_training_pool(categories: list[str] | None = None) -> list[dict[str, An
         if c not in TRAINING_CATEGORIES:
             reason = UNUSABLE_CATEGORIES.get(c, "it is an evaluation category or unknown")
             raise ConfigError(f"BFCL category {c!r} cannot be used for training: {reason}")
-    held_out = {_user_texts(q.sample) for c in SUPPORTED_CATEGORIES for q in _load_category(c)}
+    held_out = {_user_texts(q.sample) for c in SINGLE_TURN_CATEGORIES for q in _load_category(c)}
     return [q.sample for c in categories for q in _load_category(c) if _user_texts(q.sample) not in held_out]

@@ -1,7 +1,10 @@
-"""BFCL single-turn AST evaluation: render -> generate -> parse -> BFCL's own ast_checker.
+"""BFCL evaluation: render -> generate -> parse -> BFCL's own checkers.
 
-Each question is rendered with the same tool template training used (`fctrain.render.render_prompt`),
-answered greedily, parsed with fctrain's parser (`fctrain.rewards.parsing.parse_completion`) and judged:
+Multi-turn categories run in BFCL's environments (fctrain.eval.multi_turn). Single-turn questions are
+rendered with BFCL's own prompt for a model family BFCL has a handler for ("bfcl", fctrain.eval.bfcl_prompts)
+or with the tool template training used ("served", `fctrain.render.render_prompt`), answered greedily,
+parsed (bfcl: as BFCL's handler decodes; served: the format's parser, `fctrain.rewards.family_parsing`)
+and judged:
 - AST categories: the parsed calls, as BFCL's decoded output [{name: {arg: value}}], go to BFCL's
   `ast_checker` with the question's original function docs and possible answer. A completion the parser
   rejects is wrong (BFCL: "Failed to decode AST").
@@ -16,23 +19,37 @@ from __future__ import annotations
 import copy
 import statistics
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from fctrain.errors import ConfigError
 from fctrain.eval.aggregate import WEIGHTING, bfcl_aggregates, category_scores
 from fctrain.eval.bfcl_checker import check_ast, to_bfcl_output
-from fctrain.eval.bfcl_data import BFCLQuestion, is_irrelevance, is_relevance, load_questions
+from fctrain.eval.bfcl_data import (
+    DEFAULT_CATEGORIES,
+    MULTI_TURN_CATEGORIES,
+    SINGLE_TURN_CATEGORIES,
+    SUPPORTED_CATEGORIES,
+    BFCLQuestion,
+    is_irrelevance,
+    is_relevance,
+    load_questions,
+)
 from fctrain.eval.generate import GenerateFn, hf_generate_fn, timed_batches
 
 
 def judge(question: BFCLQuestion, completion: str, *, think: bool = False,
-          template: str | None = None) -> dict[str, Any]:
-    """One prediction record: the completion, what the parser made of it (in `template`'s family format),
-    and BFCL's verdict."""
+          template: str | None = None, decode: Callable[[str], Any] | None = None) -> dict[str, Any]:
+    """One prediction record: the completion, what the parser made of it, and BFCL's verdict.
+
+    decode(completion) -> ParsedCompletion replaces the parser (the "bfcl" prompt decodes as BFCL's handler
+    does, see fctrain.eval.bfcl_prompts.decode_bfcl); else the completion is parsed in `template`'s family
+    format (fctrain.rewards.family_parsing)."""
     from fctrain.rewards.family_parsing import parse_completion_as
 
-    parsed = parse_completion_as(completion, template, think=think)
+    parsed = decode(completion) if decode else parse_completion_as(completion, template, think=think)
     calls = parsed.tool_calls if parsed.ok else []
     category = question.category
     if is_irrelevance(category):
@@ -68,12 +85,16 @@ def _latency_summary(latencies: list[float]) -> dict[str, float]:
 
 def summarize(predictions: list[dict[str, Any]], **meta) -> dict[str, Any]:
     """predictions -> results.json content: per category, BFCL aggregates, format failures, latency."""
+    from fctrain.eval.overall import bfcl_overall
+
     scores = category_scores(predictions)
     for category, score in scores.items():
         rows = [p for p in predictions if p["category"] == category]
         failures = sum(not p["format_ok"] for p in rows)
         score.update(format_failures=failures, format_failure_rate=failures / len(rows),
                      mean_latency_s=statistics.fmean(p.get("latency_s", 0.0) for p in rows))
+        if any("execution_errors" in p for p in rows):  # multi-turn: calls that raised or were rejected
+            score["execution_errors"] = sum(p["execution_errors"] for p in rows)
     n = len(predictions)
     try:
         bfcl_version = metadata.version("bfcl-eval")
@@ -85,6 +106,7 @@ def summarize(predictions: list[dict[str, Any]], **meta) -> dict[str, Any]:
         "categories": scores,
         "aggregates": bfcl_aggregates(scores),
         "weighting": WEIGHTING,
+        **bfcl_overall(scores),
         "bfcl_eval_version": bfcl_version,
         "format_failure_rate": (sum(not p["format_ok"] for p in predictions) / n) if n else 0.0,
         "latency": _latency_summary([p.get("latency_s", 0.0) for p in predictions]),
@@ -95,40 +117,79 @@ def evaluate_bfcl(model, tokenizer, *, categories: list[str] | None = None, limi
                   out_dir: str | Path | None = None, template: str = "qwen3", think: bool = False,
                   batch_size: int = 8, max_new_tokens: int = 256, generate_fn: GenerateFn | None = None,
                   seed: int | None = None, offset: int = 0, model_name: str | None = None,
-                  progress: bool = False) -> dict[str, Any]:
-    """Evaluate on BFCL's single-turn categories; returns results.json's content (and writes the outputs).
+                  progress: bool = False, prompt: str = "auto", model_type: str | None = None) -> dict[str, Any]:
+    """Evaluate on BFCL's single-turn and multi-turn categories; returns results.json's content (and writes
+    the outputs).
 
     generate_fn(prompts) -> completions replaces HF generation (tests; vLLM). `limit` questions per category:
     the first ones in BFCL's order, or a seeded sample when `seed` is given; `offset` skips that many first.
+    prompt: "bfcl" (BFCL's handler's prompt, for a family BFCL has a handler for), "served" (the `template`
+    rendering) or "auto" (bfcl when the model's family -- `model_type`, default read from the model -- has one).
     """
-    from fctrain.render import render_prompt
+    from fctrain.eval.bfcl_prompts import model_type_of, resolve_prompt
+    from fctrain.eval.prompt_setup import PromptSetup
 
-    questions = load_questions(categories, limit, seed, offset)
-    from fctrain.render.chat_format import parser_family
-
-    prompts = [render_prompt(tokenizer, q.sample, template=template, think=think) for q in questions]
-    parse_as = parser_family(tokenizer, template)
-    if generate_fn is None:
-        generate_fn = hf_generate_fn(model, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens)
+    categories = list(categories or DEFAULT_CATEGORIES)
+    unknown = [c for c in categories if c not in SUPPORTED_CATEGORIES]
+    if unknown:
+        raise ConfigError(f"categories: unknown or unsupported BFCL categories {unknown}; "
+                          f"supported: {', '.join(SUPPORTED_CATEGORIES)}")
+    model_type = model_type or model_type_of(model, model_name)
+    prompt_format = resolve_prompt(prompt, model_type)
+    setup = PromptSetup(prompt_format, model_type, tokenizer, template, think)
+    single_fn = generate_fn or hf_generate_fn(model, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens)
+    multi_fn = generate_fn or _multi_turn_generate_fn(model, tokenizer, batch_size, max_new_tokens)
     t0 = time.perf_counter()
-    completions, latencies = _run(generate_fn, prompts, batch_size, progress, "BFCL")
+    single = [c for c in categories if c in SINGLE_TURN_CATEGORIES]
+    multi = [c for c in categories if c in MULTI_TURN_CATEGORIES]
+    predictions = _single_turn(setup, load_questions(single, limit, seed, offset) if single else [],
+                               single_fn, batch_size, progress)
+    predictions += _multi_turn(setup, multi, limit, seed, offset, multi_fn, batch_size, progress)
     wall = time.perf_counter() - t0
-
-    predictions = []
-    for question, completion, latency in zip(questions, completions, latencies):
-        record = judge(question, completion, think=think, template=parse_as)
-        record["latency_s"] = latency
-        predictions.append(record)
     results = summarize(
         predictions, model=model_name or _model_name(model), template=template, think=think, limit=limit,
         seed=seed, offset=offset, max_new_tokens=max_new_tokens, batch_size=batch_size, wall_time_s=wall,
-        cpu_bf16_autocast=_cpu_bf16_autocast(),
+        cpu_bf16_autocast=_cpu_bf16_autocast(), prompt_format=prompt_format, model_type=model_type,
+        bfcl_handler=setup.handler_name,
     )
     if out_dir is not None:
         from fctrain.eval.outputs import write_bfcl_outputs
 
         write_bfcl_outputs(results, predictions, out_dir)
     return results
+
+
+def _multi_turn_generate_fn(model, tokenizer, batch_size: int, max_new_tokens: int) -> GenerateFn:
+    """On a CPU, re-encoding each step's long prompt dominates: reuse the previous step's cache
+    (fctrain.eval.prefix_cache), one prompt at a time. Elsewhere, batched generate."""
+    if next(model.parameters()).device.type == "cpu":
+        from fctrain.eval.prefix_cache import prefix_cached_generate_fn
+
+        return prefix_cached_generate_fn(model, tokenizer, max_new_tokens=max_new_tokens)
+    return hf_generate_fn(model, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens)
+
+
+def _single_turn(setup, questions: list[BFCLQuestion], generate_fn: GenerateFn, batch_size: int,
+                 progress: bool) -> list[dict[str, Any]]:
+    prompts = [setup.single_turn_prompt(q) for q in questions]
+    completions, latencies = _run(generate_fn, prompts, batch_size, progress, "BFCL") if prompts else ([], [])
+    predictions, decode = [], setup.decode()
+    for question, prompt, completion, latency in zip(questions, prompts, completions, latencies):
+        record = judge(question, completion, think=setup.think, decode=decode)
+        record.update(latency_s=latency, prompt_format=setup.format, prompt_text=prompt)
+        predictions.append(record)
+    return predictions
+
+
+def _multi_turn(setup, categories: list[str], limit, seed, offset, generate_fn: GenerateFn,
+                batch_size: int, progress: bool) -> list[dict[str, Any]]:
+    from fctrain.eval.multi_turn import evaluate_multi_turn, load_multi_turn
+
+    questions = [q for c in categories for q in load_multi_turn(c, limit, seed, offset)]
+    if not questions:
+        return []
+    report = (lambda rounds, n: print(f"BFCL multi-turn: round {rounds}, {n} conversations")) if progress else None
+    return evaluate_multi_turn(questions, setup.conversation, generate_fn, batch_size=batch_size, progress=report)
 
 
 def _cpu_bf16_autocast() -> bool:

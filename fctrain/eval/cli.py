@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fctrain.eval.outputs import AGGREGATE_ORDER, pct
+from fctrain.eval.outputs import AGGREGATE_ORDER, OVERALL_KEYS, pct
 
 
 def default_out_dir(model: str) -> Path:
@@ -31,24 +31,34 @@ def print_results(results: dict[str, Any], out_dir: Path | None = None) -> None:
         a = results["aggregates"][name]
         note = f" (without {', '.join(a['missing'])})" if a["missing"] and a["accuracy"] is not None else ""
         table.add_row(f"[bold]{name}[/]{note}", f"[bold]{pct(a['accuracy'])}[/]", str(a["total_count"]), "")
+    table.add_section()
+    for name in OVERALL_KEYS:
+        o = results.get(name)
+        if o:
+            note = "" if o["complete"] else f" (incomplete: {len(o['missing'])} categories missing, counted 0)"
+            table.add_row(f"[bold]BFCL {name}[/]{note}", f"[bold]{pct(o['accuracy'])}[/]", "", "")
     console = Console()
     console.print(table)
+    console.print(f"prompt: {results.get('prompt_format')} (BFCL handler: {results.get('bfcl_handler') or '-'})")
     latency = results["latency"]
     console.print(f"format-failure rate {pct(results['format_failure_rate'])}; latency per question "
                   f"{latency['mean_s']:.3f} s mean, {latency['p95_s']:.3f} s p95 (batched)")
     if out_dir is not None:
-        console.print(f"outputs: {out_dir}/results.json, predictions.jsonl, results.md, accuracy_by_category.png")
+        console.print(f"outputs: {out_dir}/results.json, predictions.jsonl, results.md, accuracy_by_category.png, "
+                      "bfcl_result/BFCL_v4_<category>_result.json")
 
 
 def eval_main(model: str, categories: list[str] | None = None, limit: int | None = None,
               out: str | Path | None = None, batch_size: int = 8, max_new_tokens: int = 256,
               think: bool = False, template: str = "qwen3", seed: int | None = None, offset: int = 0,
-              device: str = "auto", backend: str = "auto", cpu_bf16: bool = False) -> dict[str, Any]:
+              device: str = "auto", backend: str = "auto", cpu_bf16: bool = False,
+              prompt: str = "auto") -> dict[str, Any]:
     """Load `model` (path, hub id or alias such as smollm2-135m-instruct / tiny-qwen3), evaluate it on BFCL,
     write the outputs to `out` (default runs/eval/<model name>) and print the summary table.
 
     backend: "hf" (batched transformers generate), "vllm", or "auto" (vLLM when installed, a GPU is present
     and `model` is a local folder; else hf). cpu_bf16: generate under bf16 autocast on CPU (model.cpu_bf16).
+    prompt: "bfcl" / "served" / "auto" (see fctrain.eval.bfcl_prompts; auto = bfcl for a family BFCL knows).
     """
     import contextlib
 
@@ -73,7 +83,7 @@ def eval_main(model: str, categories: list[str] | None = None, limit: int | None
         results = evaluate_bfcl(
             lm, tokenizer, categories=categories, limit=limit, out_dir=out_dir, template=template, think=think,
             batch_size=batch_size, max_new_tokens=max_new_tokens, generate_fn=generate_fn, seed=seed,
-            offset=offset, model_name=model, progress=True,
+            offset=offset, model_name=model, progress=True, prompt=prompt,
         )
     print_results(results, out_dir)
     return results

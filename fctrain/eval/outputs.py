@@ -1,4 +1,5 @@
-"""Files an evaluation writes: results.json, predictions.jsonl, results.md and the per-category bar chart."""
+"""Files an evaluation writes: results.json, predictions.jsonl, results.md, the per-category bar chart and
+BFCL's own result files (bfcl_result/BFCL_v4_<category>_result.json, what bfcl-eval's eval_runner reads)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-AGGREGATE_ORDER = ["non_live", "live", "irrelevance", "overall"]
+AGGREGATE_ORDER = ["non_live", "live", "irrelevance", "single_turn", "multi_turn"]
+OVERALL_KEYS = ["overall_v4", "overall_v3"]
+BFCL_RESULT_DIR = "bfcl_result"
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -37,6 +40,13 @@ def results_markdown(results: dict[str, Any]) -> str:
     for name in AGGREGATE_ORDER:
         a = results["aggregates"][name]
         lines.append(f"| {name} | {pct(a['accuracy'])} | {a['total_count']} | {', '.join(a['missing']) or '-'} |")
+    lines += ["", "| BFCL overall (missing categories count 0, as in BFCL) | accuracy | complete | missing |",
+              "|---|---:|---|---|"]
+    for name in OVERALL_KEYS:
+        o = results.get(name)
+        if o:
+            lines.append(f"| {name} | {pct(o['accuracy'])} | {'yes' if o['complete'] else 'no'} | "
+                         f"{', '.join(o['missing']) or '-'} |")
     latency = results.get("latency", {})
     lines += [
         "",
@@ -44,8 +54,9 @@ def results_markdown(results: dict[str, Any]) -> str:
         f"- latency per question: mean {latency.get('mean_s', 0):.3f} s, p95 {latency.get('p95_s', 0):.3f} s "
         f"(batched; total {latency.get('total_s', 0):.1f} s)",
         f"- questions: {results.get('n_questions')} (limit {results.get('limit')} per category)",
+        f"- prompt: {results.get('prompt_format')} (BFCL handler: {results.get('bfcl_handler') or '-'})",
         f"- weighting: {results.get('weighting')}",
-        f"- judged by bfcl-eval {results.get('bfcl_eval_version')}'s ast_checker",
+        f"- judged by bfcl-eval {results.get('bfcl_eval_version')}'s ast_checker / multi_turn_checker",
         "",
     ]
     return "\n".join(lines)
@@ -61,4 +72,28 @@ def write_bfcl_outputs(results: dict[str, Any], predictions: list[dict], out_dir
     write_jsonl(paths["predictions"], predictions)
     paths["markdown"].write_text(results_markdown(results), encoding="utf-8")
     plot_categories(results, paths["chart"])
+    paths["bfcl_results"] = write_bfcl_result_files(predictions, out / BFCL_RESULT_DIR)
     return paths
+
+
+def bfcl_result_entry(prediction: dict) -> dict:
+    """One line of BFCL's result file: {"id", "result"}. Single-turn: the model's response (BFCL's
+    `model_responses`: the text after any `</think>`); multi-turn: per turn, per step, the responses."""
+    from fctrain.eval.bfcl_prompts import cleaned_response
+
+    if "result" in prediction:  # multi-turn records carry BFCL's nested list already
+        return {"id": prediction["id"], "result": prediction["result"]}
+    return {"id": prediction["id"], "result": cleaned_response(prediction["completion"])}
+
+
+def write_bfcl_result_files(predictions: list[dict], folder: Path) -> Path:
+    """BFCL_v4_<category>_result.json per category (JSON lines, sorted by id as BFCL's writer does)."""
+    from fctrain.eval.bfcl_data import VERSION_PREFIX
+
+    by_category: dict[str, list[dict]] = {}
+    for p in predictions:
+        by_category.setdefault(p["category"], []).append(bfcl_result_entry(p))
+    for category, rows in by_category.items():
+        rows.sort(key=lambda r: int(r["id"].rsplit("_", 1)[1].split("-")[0]))
+        write_jsonl(folder / f"{VERSION_PREFIX}_{category}_result.json", rows)
+    return folder

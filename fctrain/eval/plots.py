@@ -24,7 +24,7 @@ def _bars(results: dict[str, Any]) -> dict[str, tuple[float | None, str]]:
     for name in AGGREGATE_ORDER:
         accuracy = results.get("aggregates", {}).get(name, {}).get("accuracy")
         if accuracy is not None:
-            bars[name.upper() if name == "overall" else f"{name} (summary)"] = (accuracy, "")
+            bars[f"{name} (summary)"] = (accuracy, "")
     return bars
 
 
@@ -88,7 +88,7 @@ def plot_runs(results_list: list[dict[str, Any]], labels: list[str], path: str |
 def plot_before_after(before: dict[str, float | None], after: dict[str, float | None], path: str | Path, *,
                       labels: tuple[str, str] = ("before", "after"),
                       title: str = "BFCL accuracy on held-out questions: before vs after") -> Path:
-    """Before / after chart from flat {"overall": acc, "<category>": acc, ...} dicts (the demo's summary.json).
+    """Before / after chart from flat {"single_turn": acc, "<category>": acc, ...} dicts (the demo's summary.json).
 
     Held-out reward keys ("heldout_*") are left out: they are not BFCL accuracies.
     """

@@ -25,6 +25,9 @@ class EvalStageConfig:
                                NON_NEGATIVE)
     which: Literal["model", "teacher"] = opt(
         "model", "model = the latest trained student (or the recipe's model); teacher = the teacher.")
+    prompt: Literal["auto", "bfcl", "served"] = opt(
+        "auto", "bfcl = BFCL's own prompt for the model family; served = the recipe's template; auto = bfcl when "
+        "BFCL has a handler for the family.")
 
     def __post_init__(self):
         check_fields(self)
@@ -34,8 +37,9 @@ class EvalStageConfig:
 
 
 def run_eval(ctx, cfg: EvalStageConfig) -> dict:
-    """Evaluate into the stage folder. outputs["metrics"]: bfcl_overall / bfcl_non_live / bfcl_live /
-    bfcl_irrelevance, bfcl_<category> (accuracies in [0, 1]), format_failure_rate, heldout_* (rewards)."""
+    """Evaluate into the stage folder. outputs["metrics"]: bfcl_single_turn / bfcl_multi_turn / bfcl_non_live /
+    bfcl_live / bfcl_irrelevance, bfcl_overall_v4 / bfcl_overall_v3 (BFCL's, missing categories = 0),
+    bfcl_<category> (accuracies in [0, 1]), format_failure_rate, heldout_* (rewards)."""
     from fctrain.models.device import inference_autocast
     from fctrain.models.load import load_model_and_tokenizer
 
@@ -59,9 +63,10 @@ def _evaluate(ctx, cfg: EvalStageConfig, model, tokenizer, source, render: dict)
     results = evaluate_bfcl(
         model, tokenizer, categories=cfg.categories, limit=cfg.limit, seed=cfg.seed, offset=cfg.offset,
         out_dir=ctx.stage_dir, batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, progress=True,
-        model_name=str(getattr(source, "name_or_path", source)), **render,
+        model_name=str(getattr(source, "name_or_path", source)), prompt=cfg.prompt, **render,
     )
     metrics = {f"bfcl_{name}": agg["accuracy"] for name, agg in results["aggregates"].items()}
+    metrics.update({f"bfcl_{name}": results[name]["accuracy"] for name in ("overall_v4", "overall_v3")})
     metrics.update({f"bfcl_{c}": s["accuracy"] for c, s in results["categories"].items()})
     metrics["format_failure_rate"] = results["format_failure_rate"]
 

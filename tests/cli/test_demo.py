@@ -11,12 +11,12 @@ from fctrain.demo import demo_recipe, demo_summary
 from fctrain.errors import FctrainError
 
 
-def _eval(tmp_path, name, overall, simple, correct):
+def _eval(tmp_path, name, single_turn, simple, correct):
     d = tmp_path / name
     d.mkdir()
     cats = {"simple_python": {"correct": correct, "total_count": 4}, "irrelevance": {"correct": 2, "total_count": 4}}
     (d / "results.json").write_text(json.dumps({"categories": cats}))
-    return {"type": "eval", "eval_dir": str(d), "metrics": {"bfcl_overall": overall, "bfcl_simple_python": simple,
+    return {"type": "eval", "eval_dir": str(d), "metrics": {"bfcl_single_turn": single_turn, "bfcl_simple_python": simple,
                                                            "heldout_similarity": 0.5, "format_failure_rate": 0.1}}
 
 
@@ -24,8 +24,8 @@ def test_summary_takes_first_and_last_eval(tmp_path):
     run = {"run_dir": "/x", "stages": [_eval(tmp_path, "a", 0.2, 0.0, 0), {"type": "sft", "metrics": {}},
                                        _eval(tmp_path, "b", 0.4, 0.5, 2)]}
     s = demo_summary(run)
-    assert s["before"] == {"overall": 0.2, "accuracy": 0.25, "simple_python": 0.0, "heldout_similarity": 0.5}
-    assert s["after"]["overall"] == 0.4 and s["after"]["simple_python"] == 0.5 and s["after"]["accuracy"] == 0.5
+    assert s["before"] == {"single_turn": 0.2, "accuracy": 0.25, "simple_python": 0.0, "heldout_similarity": 0.5}
+    assert s["after"]["single_turn"] == 0.4 and s["after"]["simple_python"] == 0.5 and s["after"]["accuracy"] == 0.5
     assert len(s["stages"]) == 3
 
 

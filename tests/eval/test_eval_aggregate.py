@@ -37,9 +37,11 @@ def test_v4_aggregates_by_hand():
     assert agg["live"]["total_count"] == 16
     # irrelevance: plain mean of the two irrelevance categories
     assert agg["irrelevance"]["accuracy"] == pytest.approx(0.75)
-    # overall: v4's 10/10/10 single-turn weights -> equal thirds
-    assert agg["overall"]["accuracy"] == pytest.approx((0.5 + 5 / 16 + 0.75) / 3)
-    assert all(not a["missing"] for a in agg.values())
+    # single_turn: v4's 10/10/10 single-turn weights -> equal thirds
+    assert agg["single_turn"]["accuracy"] == pytest.approx((0.5 + 5 / 16 + 0.75) / 3)
+    assert all(not a["missing"] for name, a in agg.items() if name != "multi_turn")
+    # multi_turn: none of its categories was evaluated -> no accuracy, all four listed
+    assert agg["multi_turn"]["accuracy"] is None and len(agg["multi_turn"]["missing"]) == 4
 
 
 def test_partial_run_lists_missing_categories():
@@ -48,7 +50,7 @@ def test_partial_run_lists_missing_categories():
     assert set(agg["non_live"]["missing"]) == {"multiple", "parallel", "parallel_multiple"}
     assert agg["live"]["accuracy"] is None and len(agg["live"]["missing"]) == 4
     assert agg["irrelevance"]["accuracy"] == 0.0 and agg["irrelevance"]["missing"] == ["irrelevance"]
-    assert agg["overall"]["accuracy"] == pytest.approx(0.5)
+    assert agg["single_turn"]["accuracy"] == pytest.approx(0.5)
 
 
 @pytest.fixture
@@ -80,4 +82,4 @@ def test_matches_bfcl_helper_functions(bfcl_helper):
     three = [shown(agg[k]) for k in ("non_live", "live", "irrelevance")]
     theirs = bfcl_helper.calculate_percentage_weighted_accuracy(three, [10, 10, 10])
     assert percentage_weighted(three, [10, 10, 10])["accuracy"] == pytest.approx(theirs["accuracy"])
-    assert agg["overall"]["accuracy"] == pytest.approx(theirs["accuracy"])
+    assert agg["single_turn"]["accuracy"] == pytest.approx(theirs["accuracy"])

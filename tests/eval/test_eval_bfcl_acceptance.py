@@ -19,7 +19,7 @@ import pytest
 
 pytest.importorskip("bfcl_eval")
 
-from fctrain.eval.bfcl_data import SUPPORTED_CATEGORIES  # noqa: E402
+from fctrain.eval.bfcl_data import SINGLE_TURN_CATEGORIES  # noqa: E402
 
 LIMIT = 7
 
@@ -105,7 +105,7 @@ def evaluated(tmp_path_factory):
     from fctrain.testing import tiny_tokenizer
 
     tokenizer = tiny_tokenizer()
-    questions = load_questions(SUPPORTED_CATEGORIES, LIMIT)
+    questions = load_questions(SINGLE_TURN_CATEGORIES, LIMIT)
     # prompt text -> queue of completions (two questions may render the same prompt)
     answers_by_prompt: dict[str, list[str]] = defaultdict(list)
     for i, q in enumerate(questions):
@@ -116,7 +116,7 @@ def evaluated(tmp_path_factory):
         return [answers_by_prompt[p].pop(0) for p in prompts]
 
     out = tmp_path_factory.mktemp("bfcl_eval")
-    results = evaluate_bfcl(None, tokenizer, categories=SUPPORTED_CATEGORIES, limit=LIMIT, out_dir=out,
+    results = evaluate_bfcl(None, tokenizer, categories=SINGLE_TURN_CATEGORIES, limit=LIMIT, out_dir=out,
                             generate_fn=generate_fn, batch_size=5, model_name="fixed-completions")
     return results, out
 
@@ -127,8 +127,8 @@ def test_independent_rescoring_matches(evaluated):
     results, out = evaluated
     ast_checker, Language = bfcl_ast_checker()
     predictions = read_lines(out / "predictions.jsonl")
-    assert {p["category"] for p in predictions} == set(SUPPORTED_CATEGORIES)
-    files = {c: bfcl_files(c) for c in SUPPORTED_CATEGORIES}
+    assert {p["category"] for p in predictions} == set(SINGLE_TURN_CATEGORIES)
+    files = {c: bfcl_files(c) for c in SINGLE_TURN_CATEGORIES}
     verdicts_by_category = defaultdict(list)
     for p in predictions:
         questions, answers = files[p["category"]]
@@ -168,4 +168,4 @@ def test_outputs_written(evaluated):
     assert results["format_failure_rate"] == pytest.approx(failures / results["n_questions"])
     assert failures > 0
     markdown = (out / "results.md").read_text()
-    assert "| simple_python |" in markdown and "| overall |" in markdown
+    assert "| simple_python |" in markdown and "| single_turn |" in markdown and "| overall_v4 |" in markdown

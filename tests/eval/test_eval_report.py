@@ -45,7 +45,7 @@ def test_report_draws_curves_and_comparison(tmp_path):
     for key in ("training_curves", "eval_compare"):
         assert report[key].stat().st_size > 10_000
     table = report["eval_compare_md"].read_text()
-    assert "run_a/00-eval" in table and "60.0%" in table and "**overall**" in table
+    assert "run_a/00-eval" in table and "60.0%" in table and "**single_turn**" in table
 
 
 def test_metric_series_tolerates_missing_keys(tmp_path):
@@ -75,6 +75,6 @@ def test_plot_compare_and_before_after(tmp_path):
 
     path = plot_compare(fake_results("a", 0.1), fake_results("b", 0.7), ["base", "trained"], tmp_path / "c.png")
     assert path.stat().st_size > 10_000
-    before = {"overall": 0.1, "non_live": 0.2, "simple_python": 0.3, "heldout_similarity": 0.4}
-    after = {"overall": 0.5, "non_live": 0.6, "simple_python": 0.7, "heldout_similarity": 0.8}
+    before = {"single_turn": 0.1, "non_live": 0.2, "simple_python": 0.3, "heldout_similarity": 0.4}
+    after = {"single_turn": 0.5, "non_live": 0.6, "simple_python": 0.7, "heldout_similarity": 0.8}
     assert plot_before_after(before, after, tmp_path / "ba.png").stat().st_size > 10_000

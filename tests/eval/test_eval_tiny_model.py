@@ -45,6 +45,23 @@ def test_eval_main_on_tiny_alias(tmp_path, capsys):
     assert "live_simple" in capsys.readouterr().out
 
 
+def test_eval_command_line_runs_a_multi_turn_category(tmp_path, capsys):
+    from fctrain.cli import main
+
+    assert main(["eval", "--model", "tiny-qwen3", "--categories", "multi_turn_base", "--limit", "1",
+                 "--batch-size", "1", "--max-new-tokens", "2", "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["prompt_format"] == "bfcl" and results["bfcl_handler"] == "QwenFCHandler"  # a Qwen3 model
+    assert results["categories"]["multi_turn_base"]["total_count"] == 1
+    assert results["overall_v4"]["built_from"] == ["multi_turn_base"]
+    [row] = [json.loads(line) for line in (tmp_path / "predictions.jsonl").read_text().splitlines()]
+    assert len(row["turns"]) == len(row["result"]) and row["turns"][0]["steps"][0]["prompt"]
+    [entry] = [json.loads(line) for line in
+               (tmp_path / "bfcl_result" / "BFCL_v4_multi_turn_base_result.json").read_text().splitlines()]
+    assert entry == {"id": "multi_turn_base_0", "result": row["result"]}
+    assert "overall_v4" in capsys.readouterr().out
+
+
 def test_eval_command_line_offset_picks_a_dev_slice(tmp_path):
     from fctrain.cli import main
     from fctrain.eval.bfcl_data import load_category
@@ -86,6 +103,6 @@ def test_eval_stage_writes_metrics(tmp_path):
     ctx = StageContext(run_dir=tmp_path, stage_dir=tmp_path / "00-eval", recipe=recipe, outputs={"val_path": str(val)})
     out = run_eval(ctx, EvalStageConfig(categories=["irrelevance"], limit=1, max_new_tokens=2, heldout_samples=2))
     metrics = out["metrics"]
-    assert metrics["bfcl_irrelevance"] == 1.0 and metrics["bfcl_overall"] == 1.0
+    assert metrics["bfcl_irrelevance"] == 1.0 and metrics["bfcl_single_turn"] == 1.0
     assert {"heldout_similarity", "heldout_exact_match"} <= set(metrics)
     assert (tmp_path / "00-eval" / "results.json").exists() and (tmp_path / "00-eval" / "heldout.json").exists()

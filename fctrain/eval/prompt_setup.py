@@ -1,0 +1,49 @@
+"""How questions become prompts and answers become calls, for one prompt format ("bfcl" or "served").
+
+Single-turn: the prompt of a question and the decoder of its answer. Multi-turn: the message list of a
+conversation (fctrain.eval.multi_turn_prompts). See docs/evaluation.md, "Prompts".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fctrain.eval.bfcl_data import BFCLQuestion
+
+
+class PromptSetup:
+    """How questions become prompts and answers become calls, for one prompt format."""
+
+    def __init__(self, prompt_format: str, model_type: str | None, tokenizer, template: str, think: bool):
+        from fctrain.eval.bfcl_prompts import bfcl_handler
+
+        self.format, self.tokenizer, self.template, self.think = prompt_format, tokenizer, template, think
+        self.handler = bfcl_handler(model_type) if prompt_format == "bfcl" else None
+        self.handler_name = type(self.handler).__name__ if self.handler else None
+
+    def single_turn_prompt(self, question: BFCLQuestion) -> str:
+        from fctrain.eval.bfcl_prompts import bfcl_entry, single_turn_prompt
+        from fctrain.render import render_prompt
+
+        if self.handler is None:
+            return render_prompt(self.tokenizer, question.sample, template=self.template, think=self.think)
+        return single_turn_prompt(self.handler, bfcl_entry(question.category, question.id))
+
+    def decode(self) -> Callable[[str], Any]:
+        """BFCL's handler's decoder for the "bfcl" prompt; else the served format's family parser."""
+        from fctrain.eval.bfcl_prompts import decode_bfcl
+        from fctrain.render.chat_format import parser_family
+        from fctrain.rewards.family_parsing import parse_completion_as
+
+        if self.handler:
+            return lambda text: decode_bfcl(self.handler, text)
+        family = parser_family(self.tokenizer, self.template)
+        return lambda text: parse_completion_as(text, family, think=self.think)
+
+    def conversation(self, entry: dict):
+        from fctrain.eval.multi_turn_prompts import BFCLConversation, ServedConversation
+
+        if self.handler is not None:
+            return BFCLConversation(self.handler, entry)
+        return ServedConversation(entry, self.tokenizer, self.template, self.think)
