@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+AGGREGATE_ORDER = ["non_live", "live", "irrelevance", "single_turn", "multi_turn"]  # as results tables list them
+
 NON_LIVE_PARTS = {"simple": ["simple_python"], "multiple": ["multiple"], "parallel": ["parallel"],
                   "parallel_multiple": ["parallel_multiple"]}
 LIVE_PARTS = ["live_simple", "live_multiple", "live_parallel", "live_parallel_multiple"]

@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fctrain.eval.outputs import AGGREGATE_ORDER, OVERALL_KEYS, pct
+from fctrain.eval.aggregate import AGGREGATE_ORDER
+from fctrain.eval.outputs import OVERALL_KEYS, pct
 
 
 def default_out_dir(model: str) -> Path:

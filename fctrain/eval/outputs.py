@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-AGGREGATE_ORDER = ["non_live", "live", "irrelevance", "single_turn", "multi_turn"]
+from fctrain.eval.aggregate import AGGREGATE_ORDER
+
 OVERALL_KEYS = ["overall_v4", "overall_v3"]
 BFCL_RESULT_DIR = "bfcl_result"
 

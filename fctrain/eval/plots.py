@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display (CI, servers)
 import matplotlib.pyplot as plt  # noqa: E402
 
-from fctrain.eval.outputs import AGGREGATE_ORDER  # noqa: E402
+from fctrain.eval.aggregate import AGGREGATE_ORDER  # noqa: E402
 
 COLORS = ["#9aa5b1", "#2f6fdf", "#e07b39", "#3a9d5d", "#a24ccf"]
 

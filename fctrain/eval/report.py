@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from fctrain.errors import ConfigError
-from fctrain.eval.outputs import AGGREGATE_ORDER, pct
+from fctrain.eval.aggregate import AGGREGATE_ORDER
+from fctrain.eval.outputs import pct
 
 METRICS = {"loss": "loss", "reward": "mean reward", "kl": "KL to reference", "kept_fraction": "kept fraction"}
 # extra names trainers use for the same quantity (matched exactly or as the last "/" component)
