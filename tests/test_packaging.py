@@ -116,3 +116,40 @@ def test_no_library_module_imports_the_test_helpers():
             if any(n == "fctrain.testing" or n.startswith("fctrain.testing.") for n in names):
                 offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert offenders == [], f"library modules importing fctrain.testing: {offenders}"
+
+
+def _module_imports() -> dict[str, set[str]]:
+    """fctrain module -> the fctrain modules it imports anywhere in its text (lazy imports included)."""
+    files = {}
+    for path in sorted((REPO / "fctrain").rglob("*.py")):
+        parts = path.relative_to(REPO).with_suffix("").parts
+        files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {}
+    for name, path in files.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+        graph[name] = {m for m in found if m in files and m != name}
+    return graph
+
+
+def test_no_import_cycle():
+    """Imports point one way (docs/architecture.md); a cycle hidden by a lazy import counts as one."""
+    graph, state, cycles = _module_imports(), {}, []
+
+    def visit(module, path):
+        state[module] = "open"
+        for dep in sorted(graph[module]):
+            if state.get(dep) == "open":
+                cycles.append(path[path.index(dep):] + [dep] if dep in path else [module, dep])
+            elif dep not in state:
+                visit(dep, path + [dep])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert cycles == [], "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
