@@ -65,8 +65,8 @@ def eval_main(model: str, categories: list[str] | None = None, limit: int | None
 
     from fctrain.config.schema import ModelConfig
     from fctrain.eval.bfcl_eval import evaluate_bfcl
-    from fctrain.eval.generate import vllm_available, vllm_generate_fn
-    from fctrain.models.device import inference_autocast
+    from fctrain.eval.generate import vllm_generate_fn
+    from fctrain.models.device import inference_autocast, vllm_available
     from fctrain.models.load import load_model_and_tokenizer
 
     out_dir = Path(out) if out else default_out_dir(model)

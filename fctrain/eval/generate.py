@@ -58,14 +58,6 @@ def hf_generate_fn(model, tokenizer, *, batch_size: int = 8, max_new_tokens: int
     return generate
 
 
-def vllm_available() -> bool:
-    try:
-        import vllm  # noqa: F401
-    except ImportError:
-        return False
-    return torch.cuda.is_available()
-
-
 def vllm_generate_fn(model_path: str, *, max_new_tokens: int = 256, **llm_kwargs) -> GenerateFn:
     """A GenerateFn on vLLM (greedy, same stop rule: the model's eos / end of turn)."""
     from vllm import LLM, SamplingParams
