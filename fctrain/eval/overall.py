@@ -74,7 +74,8 @@ def leaderboard_table(scores: dict[str, dict]) -> dict[str, dict]:
             if c in scoring_categories()}
 
 
-def _v4_parts(value: dict) -> dict[str, dict]:
+def _terms(value: dict):
+    """(category score, bfcl-eval's unweighted and weighted means, the simple-category score) for one model."""
     h = _helper()
 
     def score(c):
@@ -82,6 +83,11 @@ def _v4_parts(value: dict) -> dict[str, dict]:
 
     unweighted, weighted = h.calculate_unweighted_accuracy, h.calculate_weighted_accuracy
     simple = unweighted([score("simple_python"), score("simple_java"), score("simple_javascript")])
+    return score, unweighted, weighted, simple
+
+
+def _v4_parts(value: dict) -> dict[str, dict]:
+    score, unweighted, weighted, simple = _terms(value)
     non_live_parts = [simple, score("multiple"), score("parallel"), score("parallel_multiple")]
     live_parts = [score(c) for c in ("live_simple", "live_multiple", "live_parallel", "live_parallel_multiple")]
     multi_turn_parts = [score(c) for c in ("multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param",
@@ -98,13 +104,7 @@ def _v4_parts(value: dict) -> dict[str, dict]:
 
 
 def _v3_parts(value: dict) -> dict[str, dict]:
-    h = _helper()
-
-    def score(c):
-        return category_score(value, c)
-
-    unweighted, weighted = h.calculate_unweighted_accuracy, h.calculate_weighted_accuracy
-    simple = unweighted([score("simple_python"), score("simple_java"), score("simple_javascript")])
+    score, unweighted, weighted, simple = _terms(value)
     non_live = unweighted([simple, score("multiple"), score("parallel"), score("parallel_multiple"),
                            score("irrelevance")], display_na_if_category_missing=False)
     live = weighted([score(c) for c in ("live_simple", "live_multiple", "live_parallel", "live_parallel_multiple",
