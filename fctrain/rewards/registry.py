@@ -1,6 +1,7 @@
 """Rewards by name, and their weighted combination (what a recipe's `rewards: {name: weight}` builds).
 
-Every entry is batched: fn(completions, references, tools_list, *, think=True) -> list[RewardResult].
+Every entry is batched: fn(completions, references, tools_list, *, think=True, template=None) ->
+list[RewardResult], where template names the completions' chat format (a family; None = Qwen3/Hermes).
 A combination's reward is sum_k w_k * reward_k and its score the weight-averaged score sum_k w_k * score_k
 / sum_k w_k (so it stays in [0, 1] for dynamic filtering); `components` keeps each reward's value and
 `reason` the first component's failure reason.
@@ -40,8 +41,9 @@ def combine_rewards(weights: dict[str, float]) -> BatchedReward:
     active = {name: float(w) for name, w in weights.items() if w > 0}
 
     def combined(completions: Sequence[str], references: Sequence[dict], tools_list: Sequence[list[dict]],
-                 *, think: bool = True) -> list[RewardResult]:
-        per_reward = {name: REWARDS[name](completions, references, tools_list, think=think) for name in active}
+                 *, think: bool = True, template: str | None = None) -> list[RewardResult]:
+        per_reward = {name: REWARDS[name](completions, references, tools_list, think=think, template=template)
+                      for name in active}
         out = []
         for i in range(len(completions)):
             parts = {name: results[i] for name, results in per_reward.items()}

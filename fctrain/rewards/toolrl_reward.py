@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from fctrain.rewards.parsing import parse_completion
+from fctrain.rewards.family_parsing import parse_completion_as
 from fctrain.rewards.reference import read_reference
 from fctrain.rewards.result import RewardResult, check_batch
 
@@ -77,12 +77,13 @@ def toolrl_correctness(pred_calls: Sequence[dict], ref_calls: Sequence[dict]) ->
 
 
 def toolrl_rewards(completions: Sequence[str], references: Sequence[dict], tools_list: Sequence[list[dict]],
-                   *, think: bool = True) -> list[RewardResult]:
+                   *, think: bool = True, template: str | None = None) -> list[RewardResult]:
+    """template: the chat format of the completions (a family name); None or qwen3 = fctrain's Hermes parser."""
     check_batch(completions, references, tools_list)
     results = []
     for completion, reference in zip(completions, references):
         ref = read_reference(reference)
-        parsed = parse_completion(completion, think=think)
+        parsed = parse_completion_as(completion, template, think=think)
         if not parsed.ok:
             results.append(RewardResult(-3.0, 0.0, f"format:{parsed.reason}"))
             continue
@@ -91,5 +92,6 @@ def toolrl_rewards(completions: Sequence[str], references: Sequence[dict], tools
     return results
 
 
-def toolrl_reward(completion: str, reference: dict, tools: list[dict], *, think: bool = True) -> RewardResult:
-    return toolrl_rewards([completion], [reference], [tools], think=think)[0]
+def toolrl_reward(completion: str, reference: dict, tools: list[dict], *, think: bool = True,
+                  template: str | None = None) -> RewardResult:
+    return toolrl_rewards([completion], [reference], [tools], think=think, template=template)[0]

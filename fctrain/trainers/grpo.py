@@ -154,10 +154,10 @@ def build_grpo_dataset(samples: list[dict], tokenizer, *, template: str, think: 
     """Rows {prompt, reference, tools} (the last two as JSON); counts what was skipped and why."""
     from datasets import Dataset
 
-    from fctrain.render import assistant_text, reference_of, render_prompt
+    from fctrain.render import reference_of, render_prompt
     from fctrain.render.prompt_ids import encode_prompt
 
-    rows, skipped = [], Counter()
+    rows, kept, skipped = [], [], Counter()
     for s in samples:
         reference = reference_of(s)
         if reference is None:
@@ -170,9 +170,12 @@ def build_grpo_dataset(samples: list[dict], tokenizer, *, template: str, think: 
         rows.append({"prompt": prompt, "reference": json.dumps(reference, ensure_ascii=False),
                      "tools": json.dumps(s.get("tools") or [], ensure_ascii=False), "id": str(s.get("id", "")),
                      "group": s.get("group")})  # contrast pairs share a rollout (GroupedRepeatSampler)
+        kept.append(s)
     if scorer is not None and rows:
         refs = [json.loads(r["reference"]) for r in rows]
-        own = scorer.score([assistant_text(m, think=think) for m in refs], refs, [json.loads(r["tools"]) for r in rows])
+        texts = [reference_answer_text(tokenizer, s, template=template, family=scorer.template, think=think)
+                 for s in kept]
+        own = scorer.score(texts, refs, [json.loads(r["tools"]) for r in rows])
         passed = [r for r, sc in zip(rows, own) if sc.score > 0.99]
         skipped["reference_fails_own_reward"] += len(rows) - len(passed)
         rows = passed
@@ -193,15 +196,17 @@ def references_longer_than(dataset, tokenizer, max_new_tokens: int, *, think: bo
     return sum(n > max_new_tokens for n in lengths)
 
 
-def refuse_non_hermes_format(tokenizer, template: str) -> None:
-    """GRPO's rewards and reference self-check read Qwen3/Hermes text only (docs/formats.md, known gaps): in
-    another family's format every completion would score -1 as a format failure, so stop before training."""
-    from fctrain.render.chat_format import parser_family
+def reference_answer_text(tokenizer, sample: dict, *, template: str, family: str | None, think: bool) -> str:
+    """The sample's reference as the policy would write it, for the self-check: the Hermes text for Qwen3
+    (as it always was), else the format's rendering of the answer, decoded as completions are (without
+    special tokens)."""
+    from fctrain.render import assistant_text, reference_of, render_chat
 
-    family = parser_family(tokenizer, template)
-    if family not in (None, "qwen3"):
-        raise ConfigError(f"grpo: template.name={template} renders the {family} format, but GRPO's rewards read "
-                          "Qwen3/Hermes completions only; use template.name: qwen3 for a grpo stage")
+    if family in (None, "qwen3"):
+        return assistant_text(reference_of(sample), think=think)
+    rendered = render_chat(tokenizer, sample, template=template, think=think, train_on="last_assistant")
+    answer = [t for t, m in zip(rendered.input_ids, rendered.assistant_mask) if m]
+    return tokenizer.decode(answer, skip_special_tokens=True)
 
 
 def reloadable_model_path(model, tokenizer, fallback: Path) -> None:
@@ -225,6 +230,7 @@ def run_grpo(ctx, cfg: GRPOStageConfig) -> dict:
     from trl import GRPOConfig
 
     from fctrain.data import read_jsonl
+    from fctrain.render.chat_format import parser_family
     from fctrain.trainers.checkpointing import prompt_stream_hook
     from fctrain.trainers.common import (
         MetricsJsonl,
@@ -241,13 +247,12 @@ def run_grpo(ctx, cfg: GRPOStageConfig) -> dict:
 
     template = ctx.recipe.template
     think = template.think if cfg.think is None else cfg.think
-    scorer = RecipeScorer(cfg.rewards, think=think)
     plan = plan_batches(cfg, int(os.environ.get("WORLD_SIZE", "1")))
     if "data_path" not in ctx.outputs:
         raise FctrainError("grpo needs canonical samples: add data.sources to the recipe")
     model, tokenizer = load_for_stage(ctx.recipe.model, ctx.outputs.get("model_path"))
     tokenizer.padding_side = "left"  # TRL generates from left-padded prompts
-    refuse_non_hermes_format(tokenizer, template.name)
+    scorer = RecipeScorer(cfg.rewards, think=think, template=parser_family(tokenizer, template.name))
     samples = read_jsonl(ctx.outputs["data_path"])[: cfg.max_samples]
     dataset, skipped = build_grpo_dataset(samples, tokenizer, template=template.name, think=think,
                                           max_prompt_length=cfg.max_prompt_length,

@@ -30,14 +30,15 @@ def failure_kind(reason: str | None) -> str | None:
 class RecipeScorer:
     """Scores completions against the `reference` and `tools` columns with fctrain.rewards."""
 
-    def __init__(self, weights: dict[str, float], *, think: bool):
+    def __init__(self, weights: dict[str, float], *, think: bool, template: str | None = None):
         from fctrain.rewards import combine_rewards
 
         self.reward_fn = combine_rewards(dict(weights))  # raises ConfigError on unknown names / bad weights
-        self.think = think
+        self.think, self.template = think, template  # template: the completions' format family
 
     def score(self, completions: Sequence[str], references: Sequence[dict], tools: Sequence[list]) -> list[Scored]:
-        results = self.reward_fn(list(completions), list(references), list(tools), think=self.think)
+        results = self.reward_fn(list(completions), list(references), list(tools), think=self.think,
+                                 template=self.template)
         return [Scored(float(r.reward), float(r.score), failure_kind(r.reason)) for r in results]
 
     def __call__(self, completions: list[str], columns: dict[str, list]) -> list[Scored]:

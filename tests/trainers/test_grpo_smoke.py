@@ -130,13 +130,27 @@ def test_references_longer_than_max_new_tokens_are_counted():
     assert references_longer_than(ds, tok, lengths[0], think=False) == sum(n > lengths[0] for n in lengths)
 
 
-def test_grpo_refuses_a_non_hermes_format_before_training():
-    """GRPO's rewards read Qwen3/Hermes completions: a Llama-format run would score every completion -1."""
-    from fctrain.testing import tiny_tokenizer
-    from fctrain.trainers.grpo import refuse_non_hermes_format
+def test_grpo_runs_in_the_llama_format_and_its_references_pass_the_self_check(tmp_path):
+    """A tiny Llama in the Llama 3.2 format: prompts, the self-check of the references and the rewards all
+    read that format (a Hermes-only reader would score every reference -1 and keep no prompt)."""
+    from fctrain.config.loader import load_recipe
+    from fctrain.data import generate_tasks, write_jsonl
+    from fctrain.stages.context import StageContext
+    from fctrain.trainers.grpo import run_grpo
 
-    tok = tiny_tokenizer()
-    refuse_non_hermes_format(tok, "qwen3")
-    refuse_non_hermes_format(tok, "model")  # fctrain's own template: Hermes text
-    with pytest.raises(ConfigError, match="template.name=llama3_2 renders the llama3_2 format"):
-        refuse_non_hermes_format(tok, "llama3_2")
+    path = tmp_path / "grpo.yaml"
+    recipe = RECIPE.format(out=tmp_path / "run").replace("tiny-qwen3", "tiny-llama")
+    path.write_text(recipe.replace("name: qwen3", "name: llama3_2").replace("max_prompt_length: 450",
+                                                                           "max_prompt_length: 900"))
+    loaded = load_recipe(str(path), [])
+    (_, cfg), = loaded.stages
+    data = tmp_path / "train.jsonl"
+    write_jsonl(data, [s for s in generate_tasks(48, seed=0) if len(s["messages"][-1].get("tool_calls") or []) < 2])
+    stage_dir = tmp_path / "run" / "01-grpo"
+    stage_dir.mkdir(parents=True)
+    ctx = StageContext(run_dir=tmp_path / "run", stage_dir=stage_dir, recipe=loaded.recipe,
+                       outputs={"data_path": str(data)}, seed=0)
+    result = run_grpo(ctx, cfg)
+    assert (Path(result["model_path"]) / "config.json").is_file()
+    assert result["metrics"]["prompts"] > 0
+    assert result["metrics"].get("skipped_reference_fails_own_reward", 0) == 0, result["metrics"]
