@@ -71,3 +71,17 @@ def test_smoke_sft_in_the_models_own_format(tmp_path, monkeypatch, model, templa
     assert metrics["render_one_sequence"] + metrics["render_per_turn"] > 0
     sample = read_jsonl(run / "data" / "train.jsonl")[0]
     assert render_prompt(tiny_tokenizer(), sample, template=template).endswith(answer_start)
+
+
+@pytest.mark.slow
+def test_smoke_ckd_in_the_llama_format(tmp_path, monkeypatch):
+    """The CKD curriculum smoke recipe (teacher SFT -> rollouts -> cache -> CKD) with tiny Llama-shaped models
+    in the Llama 3.2 format: rollouts are parsed and the targets rendered in that format."""
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    args = [f"output_dir={run}", "template.name=llama3_2", "teacher.name_or_path=tiny-llama",
+            "template.max_length=4096", "stages.0.skip_unrenderable=true"]  # Llama renders one call per turn
+    assert main(["run", str(SMOKE / "ckd.yaml"), *args]) == 0
+    stages = _stages(run)
+    assert stages["rollout"]["metrics"]["prompts"] > 0 and stages["cache_teacher"]["metrics"]["n_tokens"] > 0
+    assert stages["ckd"]["metrics"]["loss_last"] < stages["ckd"]["metrics"]["loss_first"]
