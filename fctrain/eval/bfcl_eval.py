@@ -128,6 +128,8 @@ def evaluate_bfcl(model, tokenizer, *, categories: list[str] | None = None, limi
     """
     from fctrain.eval.bfcl_prompts import model_type_of, resolve_prompt
     from fctrain.eval.prompt_setup import PromptSetup
+    from fctrain.render.chat_format import parser_family
+    from fctrain.render.families import decode_skips_special_tokens
 
     categories = list(categories or DEFAULT_CATEGORIES)
     unknown = [c for c in categories if c not in SUPPORTED_CATEGORIES]
@@ -137,8 +139,10 @@ def evaluate_bfcl(model, tokenizer, *, categories: list[str] | None = None, limi
     model_type = model_type or model_type_of(model, model_name)
     prompt_format = resolve_prompt(prompt, model_type)
     setup = PromptSetup(prompt_format, model_type, tokenizer, template, think)
-    single_fn = generate_fn or hf_generate_fn(model, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens)
-    multi_fn = generate_fn or _multi_turn_generate_fn(model, tokenizer, batch_size, max_new_tokens)
+    skip = setup.handler is not None or decode_skips_special_tokens(parser_family(tokenizer, template))
+    single_fn = generate_fn or hf_generate_fn(model, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens,
+                                              skip_special_tokens=skip)
+    multi_fn = generate_fn or _multi_turn_generate_fn(model, tokenizer, batch_size, max_new_tokens, skip)
     t0 = time.perf_counter()
     single = [c for c in categories if c in SINGLE_TURN_CATEGORIES]
     multi = [c for c in categories if c in MULTI_TURN_CATEGORIES]
@@ -159,14 +163,17 @@ def evaluate_bfcl(model, tokenizer, *, categories: list[str] | None = None, limi
     return results
 
 
-def _multi_turn_generate_fn(model, tokenizer, batch_size: int, max_new_tokens: int) -> GenerateFn:
+def _multi_turn_generate_fn(model, tokenizer, batch_size: int, max_new_tokens: int,
+                            skip_special_tokens: bool) -> GenerateFn:
     """On a CPU, re-encoding each step's long prompt dominates: reuse the previous step's cache
     (fctrain.eval.prefix_cache), one prompt at a time. Elsewhere, batched generate."""
     if next(model.parameters()).device.type == "cpu":
         from fctrain.eval.prefix_cache import prefix_cached_generate_fn
 
-        return prefix_cached_generate_fn(model, tokenizer, max_new_tokens=max_new_tokens)
-    return hf_generate_fn(model, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens)
+        return prefix_cached_generate_fn(model, tokenizer, max_new_tokens=max_new_tokens,
+                                         skip_special_tokens=skip_special_tokens)
+    return hf_generate_fn(model, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens,
+                          skip_special_tokens=skip_special_tokens)
 
 
 def _single_turn(setup, questions: list[BFCLQuestion], generate_fn: GenerateFn, batch_size: int,
@@ -228,6 +235,7 @@ def evaluate_heldout(model, tokenizer, samples: list[dict], *, out_dir: str | Pa
     """
     from fctrain.render import reference_of, render_prompt
     from fctrain.render.chat_format import parser_family
+    from fctrain.render.families import decode_skips_special_tokens
     from fctrain.rewards import exact_match_rewards, similarity_rewards
     from fctrain.rewards.family_parsing import parse_completion_as
 
@@ -236,7 +244,8 @@ def evaluate_heldout(model, tokenizer, samples: list[dict], *, out_dir: str | Pa
     references = [reference_of(s) for s in samples]
     tools_list = [s.get("tools") or [] for s in samples]
     if generate_fn is None:
-        generate_fn = hf_generate_fn(model, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens)
+        generate_fn = hf_generate_fn(model, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens,
+                                     skip_special_tokens=decode_skips_special_tokens(parse_as))
     completions, latencies = _run(generate_fn, prompts, batch_size, progress, "held-out")
     similarity = similarity_rewards(completions, references, tools_list, think=think, template=parse_as)
     exact = exact_match_rewards(completions, references, tools_list, think=think, template=parse_as)

@@ -29,8 +29,10 @@ def stop_token_ids(tokenizer, model=None) -> list[int]:
     return sorted(set(ids))
 
 
-def hf_generate_fn(model, tokenizer, *, batch_size: int = 8, max_new_tokens: int = 256) -> GenerateFn:
-    """A GenerateFn running greedy `model.generate` in batches (prompts sorted by length to waste less padding)."""
+def hf_generate_fn(model, tokenizer, *, batch_size: int = 8, max_new_tokens: int = 256,
+                   skip_special_tokens: bool = True) -> GenerateFn:
+    """A GenerateFn running greedy `model.generate` in batches (prompts sorted by length to waste less padding).
+    skip_special_tokens=False keeps a format's special call delimiters (Gemma 4) in the text."""
     stops = stop_token_ids(tokenizer, model)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else stops[0]
 
@@ -52,7 +54,7 @@ def hf_generate_fn(model, tokenizer, *, batch_size: int = 8, max_new_tokens: int
             )
             for row, i in zip(generated[:, width:].tolist(), idx):
                 cut = next((k for k, t in enumerate(row) if t in stops), len(row))
-                out[i] = tokenizer.decode(row[:cut], skip_special_tokens=True)
+                out[i] = tokenizer.decode(row[:cut], skip_special_tokens=skip_special_tokens)
         return out
 
     return generate

@@ -56,7 +56,8 @@ class _Store:
         del self.entries[: max(0, len(self.entries) - self.size)]
 
 
-def prefix_cached_generate_fn(model, tokenizer, *, max_new_tokens: int = 256, keep: int = 16) -> GenerateFn:
+def prefix_cached_generate_fn(model, tokenizer, *, max_new_tokens: int = 256, keep: int = 16,
+                              skip_special_tokens: bool = True) -> GenerateFn:
     """A GenerateFn (greedy, same stop rule as hf_generate_fn) reusing caches of up to `keep` sequences."""
     from transformers import DynamicCache
 
@@ -79,7 +80,7 @@ def prefix_cached_generate_fn(model, tokenizer, *, max_new_tokens: int = 256, ke
         store.put(row[: cache.get_seq_length()], cache)  # the cache holds all but the last generated token
         answer = row[len(ids):]
         cut = next((k for k, t in enumerate(answer) if t in stops), len(answer))
-        return tokenizer.decode(answer[:cut], skip_special_tokens=True)
+        return tokenizer.decode(answer[:cut], skip_special_tokens=skip_special_tokens)
 
     def generate(prompts: list[str]) -> list[str]:
         return [one(p) for p in prompts]

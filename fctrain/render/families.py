@@ -26,6 +26,7 @@ class Family:
     parallel_calls: bool  # the format renders several calls in one assistant turn
     answer_probe: str = "<"  # a character an answer may start with (fctrain.render.prompt_ids.encode_prompt)
     template_kwargs: dict = field(default_factory=dict)  # fixed render variables (reproducible text)
+    special_answer_tokens: bool = False  # answers hold special tokens the parser needs: decode without skipping
 
 
 FAMILIES = {f.name: f for f in (
@@ -38,8 +39,9 @@ FAMILIES = {f.name: f for f in (
     Family("llama3_2", "llama3_2", "llama3_template", ("<|eot_id|>", "<|eom_id|>"), reasoning=False,
            parallel_calls=False, template_kwargs={"date_string": "26 Jul 2024"}),
     # A Gemma 4 call turn stops at <|tool_response>: the tool's answer is appended inside the same model turn.
+    # Its call delimiters (<|tool_call>...) are special tokens in the real tokenizer: decoding must keep them.
     Family("gemma4", "gemma4", "gemma4_template", ("<turn|>", "<|tool_response>"), reasoning=True,
-           parallel_calls=True),
+           parallel_calls=True, special_answer_tokens=True),
 )}
 ALIASES = {"hermes": "qwen3", "llama3": "llama3_2"}
 # Official templates that render no tool definitions or calls: training on them would drop the tools silently.
@@ -89,3 +91,9 @@ def detect_family(chat_template: str | None) -> Family | None:
         if official_template(family.trl_file) == chat_template:
             return family
     return None
+
+
+def decode_skips_special_tokens(family: str | None) -> bool:
+    """Whether completions in `family`'s format may be decoded with skip_special_tokens=True."""
+    known = FAMILIES.get(ALIASES.get(family, family)) if family else None
+    return not (known and known.special_answer_tokens)

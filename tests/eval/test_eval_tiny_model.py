@@ -106,3 +106,31 @@ def test_eval_stage_writes_metrics(tmp_path):
     assert metrics["bfcl_irrelevance"] == 1.0 and metrics["bfcl_single_turn"] == 1.0
     assert {"heldout_similarity", "heldout_exact_match"} <= set(metrics)
     assert (tmp_path / "00-eval" / "results.json").exists() and (tmp_path / "00-eval" / "heldout.json").exists()
+
+
+def test_a_format_whose_calls_are_special_tokens_keeps_them_in_the_text():
+    """Gemma 4's call delimiters are special tokens: evaluation decodes its completions without skipping them."""
+    import torch
+
+    from fctrain.eval.generate import hf_generate_fn
+    from fctrain.render.families import decode_skips_special_tokens
+    from fctrain.testing import tiny_tokenizer
+
+    assert not decode_skips_special_tokens("gemma4")
+    assert decode_skips_special_tokens("qwen3") and decode_skips_special_tokens("llama3") and \
+        decode_skips_special_tokens(None)
+    tok = tiny_tokenizer()
+    marker = tok.convert_tokens_to_ids("<|im_start|>")  # a special token that is not a stop token
+    answer = [marker] + tok("call", add_special_tokens=False)["input_ids"]
+
+    class Fixed(torch.nn.Module):  # "generates" the same answer for every prompt
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+            self.generation_config = None
+
+        def generate(self, input_ids, **_):
+            return torch.cat([input_ids, torch.tensor([answer] * len(input_ids))], dim=1)
+
+    texts = {skip: hf_generate_fn(Fixed(), tok, skip_special_tokens=skip)(["a prompt"])[0] for skip in (True, False)}
+    assert texts[False] == "<|im_start|>call" and texts[True] == "call"
