@@ -27,11 +27,16 @@ def _draft(tokenizer, sample: dict, prompt: str, *, template: str, think: bool, 
     """(the sample's ids as training renders them, start, end): ids[start:end] are the answer tokens greedy
     decoding would have to write, up to the first stop token or max_new_tokens of them. The whole rendering is
     fed (what follows `end` cannot change the argmaxes before it), so its frozen-block features are those of
-    the teacher SFT. None when the answer cannot stand for a generation: no answer, an answer that ends before
-    generation would, or prompt ids other than those generation starts from."""
+    the teacher SFT. None when the answer cannot stand for a generation: no answer, one the format cannot
+    render, an answer that ends before generation would, or prompt ids other than those generation starts
+    from."""
+    from fctrain.errors import MaskError, UnrenderableSampleError
     from fctrain.render import render_chat
 
-    rendered = render_chat(tokenizer, sample, template=template, think=think, train_on="last_assistant")
+    try:
+        rendered = render_chat(tokenizer, sample, template=template, think=think, train_on="last_assistant")
+    except (MaskError, UnrenderableSampleError):  # a reference the format cannot write: generate instead
+        return None
     ids, targets = list(rendered.input_ids), target_positions(rendered.assistant_mask)
     if len(targets) == 0:
         return None

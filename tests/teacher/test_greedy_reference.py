@@ -96,3 +96,14 @@ def test_the_forced_pass_reads_the_frozen_features_training_computed(teacher, to
     prompts, generated = _greedy(teacher, tok, samples, 64)
     assert _found(model, tok, samples, prompts, 64) == {"s-1": generated["s-1"]}
     assert cache.stats["misses"] == len(samples) and cache.stats["hits"] == len(samples)
+
+
+def test_a_reference_the_format_cannot_render_is_left_to_generation(tok):
+    """Llama 3.2's template writes one call per turn: a parallel-call reference is no draft, and no error."""
+    from fctrain.teacher.greedy_reference import _draft
+
+    sample = make_samples(1)[0]
+    sample["messages"][-1]["tool_calls"] *= 2  # two calls in one turn
+    prompt = render_prompt(tok, make_samples(1)[0], template="llama3_2", think=False)
+    assert _draft(tok, sample, prompt, template="llama3_2", think=False, stop_ids=rollouts.stop_token_ids(tok),
+                  max_new_tokens=64) is None
