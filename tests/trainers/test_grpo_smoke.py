@@ -42,25 +42,32 @@ stages:
 """
 
 
-def test_grpo_stage_runs_with_similarity_reward_and_filtering(tmp_path):
+def _run_grpo_stage(tmp_path, recipe: str, samples: list[dict]) -> tuple[dict, Path]:
+    """run_grpo on `recipe` (one grpo stage) and `samples`: (its result, its stage directory)."""
     from fctrain.config.loader import load_recipe
-    from fctrain.data import generate_tasks, write_jsonl
+    from fctrain.data import write_jsonl
     from fctrain.stages.context import StageContext
     from fctrain.trainers.grpo import run_grpo
 
     path = tmp_path / "grpo.yaml"
-    path.write_text(RECIPE.format(out=tmp_path / "run"))
+    path.write_text(recipe)
     loaded = load_recipe(str(path), [])
     (kind, cfg), = loaded.stages
     assert kind == "grpo" and cfg.filter.max_extra_rounds == 1
-    data = tmp_path / "train.jsonl"
-    write_jsonl(data, generate_tasks(48, seed=0))
+    data = write_jsonl(tmp_path / "train.jsonl", samples)
     stage_dir = tmp_path / "run" / "01-grpo"
     stage_dir.mkdir(parents=True)
     ctx = StageContext(run_dir=tmp_path / "run", stage_dir=stage_dir, recipe=loaded.recipe,
                        outputs={"data_path": str(data)}, seed=0)
     result = run_grpo(ctx, cfg)
     assert (Path(result["model_path"]) / "config.json").is_file()
+    return result, stage_dir
+
+
+def test_grpo_stage_runs_with_similarity_reward_and_filtering(tmp_path):
+    from fctrain.data import generate_tasks
+
+    result, stage_dir = _run_grpo_stage(tmp_path, RECIPE.format(out=tmp_path / "run"), generate_tasks(48, seed=0))
     rows = [json.loads(line) for line in (stage_dir / "metrics.jsonl").read_text().splitlines()]
     logged = [r for r in rows if "filter/kept_fraction" in r]
     assert len(logged) == 2
@@ -133,24 +140,11 @@ def test_references_longer_than_max_new_tokens_are_counted():
 def test_grpo_runs_in_the_llama_format_and_its_references_pass_the_self_check(tmp_path):
     """A tiny Llama in the Llama 3.2 format: prompts, the self-check of the references and the rewards all
     read that format (a Hermes-only reader would score every reference -1 and keep no prompt)."""
-    from fctrain.config.loader import load_recipe
-    from fctrain.data import generate_tasks, write_jsonl
-    from fctrain.stages.context import StageContext
-    from fctrain.trainers.grpo import run_grpo
+    from fctrain.data import generate_tasks
 
-    path = tmp_path / "grpo.yaml"
-    recipe = RECIPE.format(out=tmp_path / "run").replace("tiny-qwen3", "tiny-llama")
-    path.write_text(recipe.replace("name: qwen3", "name: llama3_2").replace("max_prompt_length: 450",
-                                                                           "max_prompt_length: 900"))
-    loaded = load_recipe(str(path), [])
-    (_, cfg), = loaded.stages
-    data = tmp_path / "train.jsonl"
-    write_jsonl(data, [s for s in generate_tasks(48, seed=0) if len(s["messages"][-1].get("tool_calls") or []) < 2])
-    stage_dir = tmp_path / "run" / "01-grpo"
-    stage_dir.mkdir(parents=True)
-    ctx = StageContext(run_dir=tmp_path / "run", stage_dir=stage_dir, recipe=loaded.recipe,
-                       outputs={"data_path": str(data)}, seed=0)
-    result = run_grpo(ctx, cfg)
-    assert (Path(result["model_path"]) / "config.json").is_file()
+    recipe = RECIPE.format(out=tmp_path / "run").replace("tiny-qwen3", "tiny-llama").replace(
+        "name: qwen3", "name: llama3_2").replace("max_prompt_length: 450", "max_prompt_length: 900")
+    one_call = [s for s in generate_tasks(48, seed=0) if len(s["messages"][-1].get("tool_calls") or []) < 2]
+    result, _ = _run_grpo_stage(tmp_path, recipe, one_call)  # Llama 3.2 writes one call per turn
     assert result["metrics"]["prompts"] > 0
     assert result["metrics"].get("skipped_reference_fails_own_reward", 0) == 0, result["metrics"]
