@@ -258,24 +258,26 @@ def rollout_teacher(model, tokenizer, samples: Sequence[dict], out_path: str | o
             generate_fn = hf_generate_fn(model, tokenizer, temperature=temperature, top_p=top_p,
                                          max_new_tokens=max_new_tokens)
     generated = [s for s in todo if s["id"] not in known]
-    batches = [[s for s in todo if s["id"] in known]] + \
-        [generated[b: b + batch_size] for b in range(0, len(generated), batch_size)]
+    batches = [generated[b: b + batch_size] for b in range(0, len(generated), batch_size)]
+
+    def completions():  # (sample, its n completion texts): the forced pass's first, then generate()'s
+        yield from ((s, [known[s["id"]]] * n) for s in todo if s["id"] in known)
+        for batch in tqdm(batches, desc="teacher rollouts", unit="batch", disable=not progress):
+            yield from zip(batch, generate_fn([prompts[s["id"]] for s in batch], n))
+
     with open(out_path, "a") as samples_f, open(_done_path(out_path), "a") as done_f:
-        for i, batch in enumerate(tqdm(batches, desc="teacher rollouts", unit="batch", disable=not progress)):
-            texts_of = [[known[s["id"]]] * n for s in batch] if i == 0 else \
-                generate_fn([prompts[s["id"]] for s in batch], n) if batch else []
-            for sample, texts in zip(batch, texts_of):
-                prompt = prompts[sample["id"]]
-                # A generation prompt that already opens <think> means completions start inside it.
-                prefix = "<think>\n" if think and prompt.rstrip(" ").endswith("<think>\n") else ""
-                kept, counts = rollouts_of(sample, texts, think=think, prefix=prefix, template=parse_as)
-                if not kept and fallback_to_reference:
-                    kept = [{**sample, "id": f"{sample['id']}-ref", "source_id": sample["id"]}]
-                    counts["reference_fallback"] += 1
-                _append(samples_f, kept)  # samples first, then the marker that says they are complete
-                marker = {"prompt_id": sample["id"], "counts": dict(counts)}
-                _append(done_f, [marker])
-                done[sample["id"]] = marker
+        for sample, texts in completions():
+            prompt = prompts[sample["id"]]
+            # A generation prompt that already opens <think> means completions start inside it.
+            prefix = "<think>\n" if think and prompt.rstrip(" ").endswith("<think>\n") else ""
+            kept, counts = rollouts_of(sample, texts, think=think, prefix=prefix, template=parse_as)
+            if not kept and fallback_to_reference:
+                kept = [{**sample, "id": f"{sample['id']}-ref", "source_id": sample["id"]}]
+                counts["reference_fallback"] += 1
+            _append(samples_f, kept)  # samples first, then the marker that says they are complete
+            marker = {"prompt_id": sample["id"], "counts": dict(counts)}
+            _append(done_f, [marker])
+            done[sample["id"]] = marker
     _in_prompt_order(out_path, [s["id"] for s in samples])
     counts = Counter()
     for row in done.values():
