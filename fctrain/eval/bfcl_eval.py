@@ -128,8 +128,6 @@ def evaluate_bfcl(model, tokenizer, *, categories: list[str] | None = None, limi
     """
     from fctrain.eval.bfcl_prompts import model_type_of, resolve_prompt
     from fctrain.eval.prompt_setup import PromptSetup
-    from fctrain.render.chat_format import parser_family
-    from fctrain.render.families import decode_skips_special_tokens
 
     categories = list(categories or DEFAULT_CATEGORIES)
     unknown = [c for c in categories if c not in SUPPORTED_CATEGORIES]
@@ -139,7 +137,7 @@ def evaluate_bfcl(model, tokenizer, *, categories: list[str] | None = None, limi
     model_type = model_type or model_type_of(model, model_name)
     prompt_format = resolve_prompt(prompt, model_type)
     setup = PromptSetup(prompt_format, model_type, tokenizer, template, think)
-    skip = setup.handler is not None or decode_skips_special_tokens(parser_family(tokenizer, template))
+    skip = setup.skip_special_tokens()
     single_fn = generate_fn or hf_generate_fn(model, tokenizer, batch_size=batch_size, max_new_tokens=max_new_tokens,
                                               skip_special_tokens=skip)
     multi_fn = generate_fn or _multi_turn_generate_fn(model, tokenizer, batch_size, max_new_tokens, skip)
